@@ -1,0 +1,196 @@
+"""`regionflow`: the command line. The only reader of argv and the environment (besides storage)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+HELP = """\
+regionflow turns illustrations and comics into regions (the flat areas an artist fills with one
+bucket), and builds, trains and evaluates the model that finds them.
+
+Start here:
+  regionflow demo                      run the whole pipeline on the built-in synthetic dataset
+  regionflow run --set train.steps=50  run the pipeline with your own settings
+  regionflow ingest DanbooRegion2020.zip.001
+
+Every command that touches the store takes --store DIR|URL (default: $REGIONFLOW_STORE, else
+./regionflow-store). A store may be a folder or any fsspec URL (s3://bucket/x, memory://x).
+"""
+
+
+def _quiet_prefect() -> None:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "regionflow")
+
+
+def _store_arg(parser: argparse.ArgumentParser) -> None:
+    from storage.store import default_store_url
+
+    parser.add_argument(
+        "--store",
+        default=default_store_url(),
+        help="where outputs go: a folder or fsspec URL (default: $REGIONFLOW_STORE or ./regionflow-store)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="regionflow", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the full pipeline on the built-in synthetic dataset")
+    _store_arg(demo)
+
+    run = sub.add_parser(
+        "run",
+        help="run the pipeline (ingest → skeletonize → train → extract) with a config",
+        description="Run the pipeline. Settings come from the defaults in code, then --config "
+        "(a JSON file, nested by stage), then each --set SECTION.FIELD=VALUE.",
+    )
+    _store_arg(run)
+    run.add_argument("--config", type=Path, help="JSON file with stage settings, e.g. {\"train\": {\"steps\": 50}}")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
+                     help="override one field, e.g. --set train.steps=50 --set ingest.source=data/")
+    run.add_argument("--demo-defaults", action="store_true", help="start from the demo's small settings")
+    run.add_argument("--dask-address", help="an existing Dask scheduler (default: $DASK_SCHEDULER_ADDRESS or a local cluster)")
+
+    show = sub.add_parser("config", help="print the resolved pipeline config as JSON")
+    show.add_argument("--config", type=Path)
+    show.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
+    show.add_argument("--demo-defaults", action="store_true")
+
+    ingest = sub.add_parser("ingest", help="ingest a dataset into the store (folder, archive, URL)")
+    ingest.add_argument("source", help="'synthetic', a folder, an archive (.zip, .zip.001, .tar.gz) or a URL")
+    _store_arg(ingest)
+    ingest.add_argument("--strict", action="store_true", help="exit non-zero when any sample is quarantined")
+    ingest.add_argument("--sha256", help="expected sha256 of a downloaded archive")
+    ingest.add_argument("--dask-address")
+
+    skel = sub.add_parser("skeletonize", help="one region map → its skeleton target (PNG)")
+    skel.add_argument("region", type=Path, help="a region map (one colour per region)")
+    skel.add_argument("-o", "--output", type=Path, required=True, help="skeleton map to write (PNG)")
+    skel.add_argument("--normal", type=Path, help="also write the normal map here")
+    skel.add_argument("--markers", type=Path, help="also write the watershed markers here")
+    skel.add_argument("--rounds", type=int, default=512, help="Jacobi rounds (default 512, as the original)")
+    skel.add_argument("--method", choices=["jacobi", "harmonic"], default="jacobi")
+    skel.add_argument("--seed", type=int, default=0)
+    skel.add_argument("--threshold", type=int, default=200, help="marker threshold (default 200)")
+    return parser
+
+
+def load_pipeline_config(args: argparse.Namespace):
+    from tasks.config import PipelineConfig, apply_overrides
+
+    config = PipelineConfig.demo() if getattr(args, "demo_defaults", False) else PipelineConfig()
+    if getattr(args, "config", None):
+        try:
+            data = json.loads(args.config.read_text())
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"--config {args.config}: {exc}") from None
+        config = PipelineConfig.from_dict(data, base=config)
+    config = apply_overrides(config, args.overrides)
+    if getattr(args, "dask_address", None):
+        from dataclasses import replace
+
+        config = replace(config, dask_address=args.dask_address)
+    return config
+
+
+def _print_summary(result: dict, seconds: float) -> None:
+    print(f"\nregionflow: pipeline finished in {seconds:.1f} s")
+    for stage, info in result.items():
+        counts = ", ".join(
+            f"{k}={v}" for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+        )
+        print(f"  {stage:<12} {info['state']:<10} {counts}")
+    extract = result.get("extract", {})
+    for label, key in (("report", "report"), ("metrics", "metrics"), ("exports", "exports"), ("scores", "scores")):
+        if key in extract:
+            value = extract[key]
+            print(f"  {label:<12} {json.dumps(value) if isinstance(value, dict) else value}")
+
+
+def cmd_run(config, store: str) -> int:
+    from flows.pipeline import pipeline
+
+    start = time.perf_counter()
+    result = pipeline(store, config.to_dict())
+    _print_summary(result, time.perf_counter() - start)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from flows.stages import ingest_flow
+
+    config = {"source": args.source, "strict": args.strict, "sha256": args.sha256}
+    result = ingest_flow(args.store, config, dask_address=args.dask_address)
+    print(
+        f"\ningest: {result['samples']} samples — {result['ingested']} ingested, "
+        f"{result['unchanged']} unchanged, {result['retired']} retired, {result['quarantined']} quarantined"
+    )
+    for sample_id, reason in result.get("quarantine", {}).items():
+        print(f"  quarantined {sample_id}: {reason}")
+    print(f"manifest: {result['manifest']}")
+    return 0
+
+
+def cmd_skeletonize(args: argparse.Namespace) -> int:
+    from regions.skeleton import normal_map, region_edges, region_skeleton, skeleton_field, watershed_markers
+    from storage.images import read_image_file, write_image_file
+
+    import cv2
+    import numpy as np
+
+    region = read_image_file(args.region, cv2.IMREAD_UNCHANGED)
+    if region.ndim == 2:
+        region = cv2.cvtColor(region, cv2.COLOR_GRAY2BGR)
+    if region.dtype != np.uint8:
+        region = (region // 257).astype(np.uint8)
+    edges = region_edges(region)
+    height = skeleton_field(edges, region_skeleton(edges), rounds=args.rounds, seed=args.seed, method=args.method)
+    print(f"skeleton: {write_image_file(args.output, height)}")
+    if args.normal:
+        print(f"normal:   {write_image_file(args.normal, normal_map(height))}")
+    if args.markers:
+        markers = watershed_markers(height, threshold=args.threshold).astype(np.uint8) * 255
+        print(f"markers:  {write_image_file(args.markers, markers)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_prefect()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "demo":
+            from tasks.config import PipelineConfig
+
+            return cmd_run(PipelineConfig.demo(), args.store)
+        if args.command == "run":
+            return cmd_run(load_pipeline_config(args), args.store)
+        if args.command == "config":
+            print(json.dumps(load_pipeline_config(args).to_dict(), indent=2))
+            return 0
+        if args.command == "ingest":
+            return cmd_ingest(args)
+        if args.command == "skeletonize":
+            return cmd_skeletonize(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"regionflow {args.command}: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The four stage flows. Each one: resolve config, run its cached stage task, report its state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from storage.store import Store
+from tasks.config import ExtractConfig, IngestConfig, SkeletonConfig, to_dict
+from tasks.extract import extract_regions
+from tasks.ingest import ingest_samples, locate_source
+from tasks.skeletonize import skeletonize_samples
+from tasks.stage import stage_options
+from tasks.train import train_model
+from models.config import TrainConfig
+
+
+def _run_stage(task, store: Store, **kwargs: Any) -> dict[str, Any]:
+    """Run a stage task with the store's cache; its result plus how it ended (Completed / Cached)."""
+    state = task.with_options(**stage_options(store))(store.url, **kwargs, return_state=True)
+    result = state.result()
+    return {"state": state.name, **result}
+
+
+@flow(name="ingest", log_prints=True)
+def ingest_flow(store: str, config: dict | None = None, dask_address: str | None = None) -> dict:
+    """Fetch or generate the source, validate every sample, write Zarr arrays and the manifest."""
+    cfg = to_dict(IngestConfig(**(config or {})))
+    source = locate_source(store, cfg)
+    return _run_stage(ingest_samples, Store(store), config=cfg, source_fingerprint=source["fingerprint"], dask_address=dask_address)
+
+
+@flow(name="skeletonize", log_prints=True)
+def skeletonize_flow(store: str, upstream: str, config: dict | None = None, dask_address: str | None = None) -> dict:
+    """Compute the DanbooRegion skeleton target of every annotated sample, in parallel."""
+    cfg = to_dict(SkeletonConfig(**(config or {})))
+    return _run_stage(skeletonize_samples, Store(store), config=cfg, upstream=upstream, dask_address=dask_address)
+
+
+@flow(name="train", log_prints=True)
+def train_flow(store: str, upstream: str, config: dict | None = None) -> dict:
+    """Train the region U-Net on the skeleton targets; resume from the last checkpoint."""
+    cfg = TrainConfig.from_dict(config or {}).to_dict()
+    return _run_stage(train_model, Store(store), config=cfg, upstream=upstream)
+
+
+@flow(name="extract", log_prints=True)
+def extract_flow(
+    store: str,
+    upstream: str,
+    config: dict | None = None,
+    checkpoint: str | None = None,
+    dask_address: str | None = None,
+) -> dict:
+    """Predict, decode and score regions for a split; write exports and the report."""
+    cfg = to_dict(ExtractConfig(**(config or {})))
+    return _run_stage(
+        extract_regions, Store(store), config=cfg, upstream=upstream, checkpoint=checkpoint, dask_address=dask_address
+    )

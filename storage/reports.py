@@ -1,0 +1,110 @@
+"""Evaluation reports: `<store>/reports/<eval>/` metrics.parquet, summary.json, report.md, plots."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import numpy as np
+
+from storage.exports import ExportWriter, encode_png, table_bytes
+from storage.store import Store
+
+REPORTS = "reports"
+SCORE_NAMES = {
+    "AP": "DanbooRegion AP (precision at 512)",
+    "OIS": "DanbooRegion OIS",
+    "ODS": "DanbooRegion ODS",
+    "boundary_precision": "boundary precision (tolerance)",
+    "boundary_recall": "boundary recall (tolerance)",
+    "boundary_F": "boundary F (tolerance)",
+    "covering": "segmentation covering",
+    "VI": "variation of information (bits, lower is better)",
+    "region_count_ratio": "predicted / true region count",
+}
+
+
+def _precision_at(row: dict[str, Any], scale: int) -> float:
+    n_est = row.get(f"danbooregion_n_est_{scale}", 0)
+    return row.get(f"danbooregion_tp_{scale}", 0) / n_est if n_est else 1.0
+
+
+def _scale_plot(rows: list[dict[str, Any]]) -> bytes | None:
+    """Mean DanbooRegion precision vs scale, as PNG bytes."""
+    scales = sorted({int(k.rsplit("_", 1)[1]) for r in rows for k in r if k.startswith("danbooregion_tp_")})
+    if not scales:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    means = [float(np.mean([_precision_at(r, s) for r in rows])) for s in scales]
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
+    ax.plot(scales, means, marker="o")
+    ax.set_xlabel("short side (px)")
+    ax.set_ylabel("mean boundary precision")
+    ax.set_title("DanbooRegion precision vs scale")
+    ax.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _preview(writer: ExportWriter, sample_id: str, store: Store) -> bytes | None:
+    """image | skeleton map | flat regions, side by side."""
+    from storage.samples import read_array
+
+    try:
+        image = read_array(store, sample_id, "image")
+        skeleton = writer.read_image(sample_id, "skeleton.png", 1)
+        flat = writer.read_image(sample_id, "flat.png", 1)
+    except (OSError, KeyError, ValueError, FileNotFoundError):
+        return None
+    return encode_png(np.concatenate([image, skeleton, flat], axis=1))
+
+
+def render_markdown(title: str, rows: list[dict[str, Any]], scores: dict[str, float], *, images: dict[str, str]) -> str:
+    lines = [f"# {title}", "", f"{len(rows)} images."]
+    if scores:
+        lines += ["", "| metric | value |", "|---|---|"]
+        for key, label in SCORE_NAMES.items():
+            if key in scores and not math.isnan(scores[key]):
+                lines.append(f"| {label} | {scores[key]:.5f} |")
+        worst = sorted((r for r in rows if "n_pixels" in r), key=lambda r: _precision_at(r, 512))[:5]
+        lines += ["", "## Worst images (precision at 512)", "", "| image | precision@512 | regions |", "|---|---|---|"]
+        lines += [f"| {r['id']} | {_precision_at(r, 512):.4f} | {r['n_regions']} |" for r in worst]
+    else:
+        lines += ["", "No ground truth for these images: exports only, no scores."]
+    for caption, name in images.items():
+        lines += ["", f"## {caption}", "", f"![{caption}]({name})"]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    store: Store, report_id: str, rows: list[dict[str, Any]], scores: dict[str, float], *, writer: ExportWriter, title: str
+) -> dict[str, str]:
+    """Write metrics.parquet, summary.json, plots, preview and report.md; return their URLs."""
+    base = (REPORTS, report_id)
+    if rows:
+        store.write_bytes(table_bytes(rows), *base, "metrics.parquet")
+    store.write_json({"title": title, "n_images": len(rows), "scores": scores}, *base, "summary.json")
+    images = {}
+    plot = _scale_plot([r for r in rows if "n_pixels" in r])
+    if plot:
+        store.write_bytes(plot, *base, "precision_vs_scale.png")
+        images["Precision vs scale"] = "precision_vs_scale.png"
+    preview = _preview(writer, rows[0]["id"], store) if rows else None
+    if preview:
+        store.write_bytes(preview, *base, "preview.png")
+        images[f"Preview: {rows[0]['id']} (image | skeleton map | regions)"] = "preview.png"
+    markdown = render_markdown(title, rows, scores, images=images)
+    store.write_bytes(markdown.encode(), *base, "report.md")
+    return {
+        "report": store.url_of(*base, "report.md"),
+        "metrics": store.url_of(*base, "metrics.parquet"),
+        "markdown": markdown,
+    }

@@ -1,0 +1,71 @@
+"""Training runs: `<store>/runs/<run>/` with config.json, checkpoints/, metrics.parquet, previews/."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from storage.fingerprints import fingerprint
+from storage.store import Store
+
+RUNS = "runs"
+
+
+class Run:
+    """One training run's folder. Its id = name + fingerprint of (config, training data)."""
+
+    def __init__(self, store: Store, config: dict[str, Any], upstream: str, *, name: str = "unet"):
+        self.store = store
+        self.id = f"{name}-{fingerprint({'config': config, 'data': upstream})[:12]}"
+        self.config = config
+        self._metrics: list[dict[str, Any]] = []
+
+    def path(self, *parts: str) -> str:
+        return self.store.path(RUNS, self.id, *parts)
+
+    def checkpoint_dir(self) -> Path:
+        """Checkpoints need local atomic renames: object stores keep them in a local cache."""
+        if self.store.is_local:
+            return self.store.local_path(RUNS, self.id, "checkpoints")
+        from storage.sources import source_cache_dir
+
+        return source_cache_dir(self.store).parent / "checkpoints" / self.id
+
+    def checkpoints(self, *, keep_last: int):
+        from storage.checkpoints import CheckpointStore
+
+        return CheckpointStore(self.checkpoint_dir(), keep_last=keep_last)
+
+    def start(self, resumed_step: int) -> None:
+        """Write config.json; keep the metrics of steps up to the resumed one."""
+        self.store.write_json(self.config, RUNS, self.id, "config.json")
+        self._metrics = [m for m in self.read_metrics() if m["step"] <= resumed_step]
+
+    def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
+        self._metrics.append({"step": step, **{k: float(v) for k, v in metrics.items()}})
+
+    def flush_metrics(self) -> None:
+        if not self._metrics:
+            return
+        table = pa.Table.from_pylist(self._metrics)
+        sink = io.BytesIO()
+        pq.write_table(table, sink)
+        self.store.write_bytes(sink.getvalue(), RUNS, self.id, "metrics.parquet")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.store.exists(RUNS, self.id, "metrics.parquet"):
+            return []
+        return pq.read_table(io.BytesIO(self.store.read_bytes(RUNS, self.id, "metrics.parquet"))).to_pylist()
+
+    def write_preview(self, step: int, image: np.ndarray) -> str:
+        ok, data = cv2.imencode(".png", image)
+        if not ok:
+            raise ValueError("image: could not encode the preview as PNG")
+        self.store.write_bytes(data.tobytes(), RUNS, self.id, "previews", f"step-{step:08d}.png")
+        return self.store.url_of(RUNS, self.id, "previews", f"step-{step:08d}.png")

@@ -1,0 +1,88 @@
+"""Sources: a name or URL → a local folder of raw files, then the samples in it.
+
+`synthetic` is the built-in dataset (written once per generator settings); folders are used in
+place; archives, HTTP(S) and fsspec URLs go through `storage.fetch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import cv2
+
+from storage.fingerprints import fingerprint
+from storage.layout import SampleFiles, scan_dataset
+from storage.store import Store
+
+SYNTHETIC = "synthetic"
+SOURCES = "sources"
+DONE_MARKER = ".complete"
+
+
+def source_cache_dir(store: Store) -> Path:
+    """Where raw source files live: `<store>/sources` on disk, a local cache for object stores."""
+    if store.is_local:
+        return store.local_path(SOURCES)
+    key = hashlib.sha256(store.url.encode()).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return base / "regionflow" / "sources" / key
+
+
+def resolve_source(store: Store, config) -> Path:
+    """The local folder holding the raw files named by `config.source` (an IngestConfig)."""
+    cache = source_cache_dir(store)
+    if config.source == SYNTHETIC:
+        return write_synthetic_source(cache, config)
+    local = Path(config.source).expanduser()
+    if local.is_dir():
+        return local
+    from storage.fetch import materialize
+
+    return Path(materialize(config.source, cache, sha256=config.sha256))
+
+
+def open_source(store: Store, config) -> tuple[Path, list[SampleFiles]]:
+    folder = resolve_source(store, config)
+    return folder, scan_dataset(folder)
+
+
+def write_synthetic_source(cache: Path, config) -> Path:
+    """Write the built-in dataset in DanbooRegion2020 layout (once per generator settings)."""
+    from regions.synthetic import synthetic_dataset
+
+    params = {
+        "seed": config.synthetic_seed,
+        "n_train": config.synthetic_train,
+        "n_val": config.synthetic_val,
+        "n_test": config.synthetic_test,
+        "height": config.synthetic_height,
+        "width": config.synthetic_width,
+    }
+    folder = cache / f"synthetic-{fingerprint(params)[:12]}" / "DanbooRegion2020"
+    if (folder / DONE_MARKER).exists():
+        return folder
+    for split, sample_id, image, region in synthetic_dataset(
+        params["seed"],
+        n_train=params["n_train"],
+        n_val=params["n_val"],
+        n_test=params["n_test"],
+        height=params["height"],
+        width=params["width"],
+    ):
+        (folder / split).mkdir(parents=True, exist_ok=True)
+        _write_png(folder / split / f"{sample_id}.image.png", image)
+        if region is not None:
+            _write_png(folder / split / f"{sample_id}.region.png", region)
+    (folder / DONE_MARKER).write_text(fingerprint(params))
+    return folder
+
+
+def _write_png(path: Path, image) -> None:
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise OSError(f"could not encode {path.name}")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data.tobytes())
+    os.replace(tmp, path)

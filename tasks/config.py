@@ -1,0 +1,180 @@
+"""Stage configs: frozen, typed, defaults in code. CLI flags and prefect.yaml only override fields.
+
+`PipelineConfig.from_dict` accepts nested dicts (JSON config files) and dotted overrides
+(`train.steps=50`); unknown fields are an error that names the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from models.config import TrainConfig
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Where samples come from and what counts as a valid one."""
+
+    source: str = "synthetic"  # "synthetic", a folder, an archive, a URL (http, s3://, memory://…)
+    synthetic_seed: int = 0
+    synthetic_train: int = 24
+    synthetic_val: int = 6
+    synthetic_test: int = 2
+    synthetic_height: int = 256
+    synthetic_width: int = 256
+    max_pixels: int = 100_000_000  # decompression-bomb guard
+    max_size_mismatch: int = 2  # image vs region map, in pixels, before quarantine
+    sha256: str | None = None  # expected sha256 of a downloaded archive
+    strict: bool = False  # fail the run when any sample is quarantined
+
+
+@dataclass(frozen=True)
+class SkeletonConfig:
+    """The DanbooRegion skeleton target (REFERENCE §1.2)."""
+
+    rounds: int = 512
+    method: str = "jacobi"  # "jacobi" (the original, 512 damped rounds) or "harmonic" (converged)
+    seed: int = 0  # noise seed; each sample mixes in its id
+    splits: tuple[str, ...] = ("train", "val")
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """Regions from images: which samples, which predictor, which decoder, what to export."""
+
+    split: str = "val"
+    predictor: str = "model"  # "model" (the trained checkpoint) or "ground_truth" (round trip)
+    decoder: str = "simple"  # "simple" or "full"
+    short_side: int | None = None  # working resolution of the net; None = the image's own
+    tta: int = 1  # dihedral test-time augmentation: 1, 4 or 8
+    exports: tuple[str, ...] = ("labels", "flat", "regions")
+    max_images: int | None = None
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """All four stages plus where the Dask work runs."""
+
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    skeleton: SkeletonConfig = field(default_factory=SkeletonConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    dask_address: str | None = None
+    workers: int | None = None
+
+    @classmethod
+    def demo(cls) -> PipelineConfig:
+        """Sized so the whole pipeline runs in minutes on 2 CPU cores."""
+        return cls(
+            train=TrainConfig(
+                loss="l1",
+                steps=100,
+                batch_size=4,
+                crop=256,
+                lr=1e-4,
+                checkpoint_every=25,
+                preview_every=25,
+                num_workers=0,
+            )
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, base: PipelineConfig | None = None) -> PipelineConfig:
+        return replace_fields(base or cls(), data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a (nested) config dataclass."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def replace_fields(config: T, data: dict[str, Any], *, prefix: str = "") -> T:
+    """`config` with the fields in `data` replaced; nested dataclasses take nested dicts."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{prefix or 'config'}: expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    hints = typing.get_type_hints(type(config))
+    changes = {}
+    for name, value in data.items():
+        where = f"{prefix}{name}"
+        if name not in fields:
+            raise ValueError(f"{where}: unknown config field (known: {', '.join(sorted(fields))})")
+        current = getattr(config, name)
+        if dataclasses.is_dataclass(current):
+            changes[name] = replace_fields(current, value, prefix=f"{where}.")
+        else:
+            changes[name] = _coerce(value, hints[name], where)
+    return dataclasses.replace(config, **changes)
+
+
+def apply_overrides(config: T, overrides: list[str]) -> T:
+    """Apply `section.field=value` strings (values parsed as JSON when they parse)."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r}: expected FIELD=VALUE, e.g. train.steps=50")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        nested: dict[str, Any] = value
+        for part in reversed(key.split(".")):
+            nested = {part: nested}
+        config = replace_fields(config, nested)
+    return config
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ValueError as exc:
+                errors.append(str(exc))
+        raise ValueError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where}: expected a list, got {value!r}")
+        return tuple(_coerce(v, args[0], where) for v in value)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise ValueError(f"{where}: expected true/false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValueError(f"{where}: expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{where}: expected an integer, got {value!r}") from None
+    if hint is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: expected a number, got {value!r}") from None
+    if hint is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value

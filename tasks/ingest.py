@@ -1,0 +1,134 @@
+"""Ingest: raw files → validated images and region labels in Zarr, and the manifest."""
+
+from __future__ import annotations
+
+from prefect import task
+
+from regions.labels import region_labels
+from storage import records as rec
+from storage.fingerprints import code_fingerprint, fingerprint, sha256_bytes
+from storage.layout import SampleFiles
+from storage.manifest import MANIFEST, manifest_row, write_manifest
+from storage.samples import remove_sample, write_array
+from storage.sources import open_source
+from storage.store import Store
+from tasks.cluster import dask_client, map_units
+from tasks.config import IngestConfig
+from tasks.stage import StageProgress, one_thread_kernels, stage_logger
+
+STAGE = "ingest"
+
+
+def sample_config_fingerprint(config: IngestConfig) -> str:
+    """Only the fields that change a sample's outputs."""
+    return fingerprint(
+        {"max_pixels": config.max_pixels, "max_size_mismatch": config.max_size_mismatch, "code": code_fingerprint("regions")}
+    )
+
+
+def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestConfig) -> dict:
+    """Validate one sample, write its arrays, and record it (last). Returns its manifest row.
+
+    `item` is (the sample's files, the sha256 of their bytes).
+    """
+    from regions.quality import annotation_quality
+    from regions.validation import ValidationError, validate_pair
+
+    sample, input_sha = item
+    one_thread_kernels()
+    row = manifest_row(
+        id=sample.id,
+        split=sample.split,
+        image_source=str(sample.image),
+        region_source=str(sample.region) if sample.region else None,
+        input_sha256=input_sha,
+        status="ok",
+    )
+    try:
+        region_bytes = sample.region.read_bytes() if sample.region else None
+        checked = validate_pair(
+            sample.image.read_bytes(),
+            region_bytes,
+            max_pixels=config.max_pixels,
+            max_size_mismatch=config.max_size_mismatch,
+        )
+    except (ValidationError, OSError) as exc:
+        row.update(status="quarantined", reason=str(exc))
+        remove_sample(store, sample.id)
+    else:
+        height, width = checked.image.shape[:2]
+        row.update(height=height, width=width, flags=list(checked.flags))
+        write_array(store, sample.id, "image", checked.image)
+        if checked.region_map is not None:
+            labels = region_labels(checked.region_map)
+            write_array(store, sample.id, "labels", labels)
+            row.update(n_regions=int(labels.max()), **annotation_quality(checked.image, labels))
+    rec.write_record(
+        store, STAGE, sample.id, {"input": input_sha, "config": sample_config_fingerprint(config), "row": row}
+    )
+    return row
+
+
+def source_digest(sample: SampleFiles) -> str:
+    data = sample.image.read_bytes() + b"\0" + (sample.region.read_bytes() if sample.region else b"")
+    return sha256_bytes(data)
+
+
+@task(name="ingest-samples")
+def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_address: str | None = None) -> dict:
+    """Ingest new and changed samples, retire deleted ones, write the manifest."""
+    store, cfg, log = Store(store_url), IngestConfig(**config), stage_logger(STAGE)
+    _, samples = open_source(store, cfg)
+    by_id = {s.id: s for s in samples}
+    if len(by_id) != len(samples):
+        raise ValueError("source: two files map to the same sample id")
+    digests = {s.id: source_digest(s) for s in samples}
+    config_fp = sample_config_fingerprint(cfg)
+    done = rec.read_records(store, STAGE)
+    todo = rec.pending({sid: {"input": d, "config": config_fp} for sid, d in digests.items()}, done)
+    retired = sorted(set(done) - set(by_id))
+    for sid in retired:
+        remove_sample(store, sid)
+        rec.remove_record(store, STAGE, sid)
+    log.info("ingest: %d samples, %d to process, %d retired", len(samples), len(todo), len(retired))
+    with dask_client(dask_address) as client:
+        fresh = map_units(
+            client,
+            ingest_one,
+            [(by_id[sid], digests[sid]) for sid in todo],
+            desc="ingest",
+            on_result=StageProgress("ingest-progress", "samples ingested"),
+            store=store,
+            config=cfg,
+        )
+    rows = {sid: done[sid]["row"] for sid in by_id if sid not in todo} | {r["id"]: r for r in fresh}
+    write_manifest(store, list(rows.values()))
+    quarantined = {r["id"]: r["reason"] for r in rows.values() if r["status"] == "quarantined"}
+    for sid, reason in quarantined.items():
+        log.warning("quarantined %s: %s", sid, reason)
+    if cfg.strict and quarantined:
+        raise RuntimeError(f"ingest --strict: {len(quarantined)} samples quarantined")
+    return {
+        "samples": len(rows),
+        "ingested": len(fresh),
+        "unchanged": len(rows) - len(fresh),
+        "retired": len(retired),
+        "quarantined": len(quarantined),
+        "quarantine": quarantined,
+        "manifest": store.url_of(MANIFEST),
+        "changed_ids": sorted(todo) + retired,
+        "fingerprint": fingerprint(sorted((r["id"], r["input_sha256"], r["status"]) for r in rows.values())),
+    }
+
+
+@task(name="locate-source")
+def locate_source(store_url: str, config: dict) -> dict:
+    """Fetch or generate the source if needed; fingerprint its files (names, sizes, mtimes)."""
+    folder, samples = open_source(Store(store_url), IngestConfig(**config))
+    listing = []
+    for s in samples:
+        for path in (s.image, s.region):
+            if path is not None:
+                st = path.stat()
+                listing.append((str(path), st.st_size, st.st_mtime_ns))
+    return {"folder": str(folder), "samples": len(samples), "fingerprint": fingerprint(listing)}

@@ -1,0 +1,75 @@
+"""What every stage task shares: how it is cached, and where Prefect keeps its results."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from prefect.cache_policies import Inputs, TaskSource
+
+from storage.sources import source_cache_dir
+from storage.store import Store
+
+# A stage's key: its inputs (store, config, upstream fingerprint) and its own source. Where the
+# Dask work runs never changes the result, so it is not part of the key.
+STAGE_CACHE = Inputs(exclude=["dask_address"]) + TaskSource()
+
+
+def result_storage(store: Store) -> Path:
+    """Prefect's persisted stage results: under the store on disk, beside the sources otherwise."""
+    if store.is_local:
+        return store.local_path("cache", "prefect")
+    return source_cache_dir(store).parent / "prefect-results" / hashlib.sha256(store.url.encode()).hexdigest()[:16]
+
+
+def stage_options(store: Store) -> dict:
+    """`Task.with_options` arguments that make a stage cached and persisted for `store`."""
+    return {
+        "cache_policy": STAGE_CACHE,
+        "persist_result": True,
+        "result_storage": result_storage(store),
+    }
+
+
+def worker_logger(name: str) -> logging.Logger:
+    """Plain logging: Prefect's run logger does not exist on Dask workers."""
+    return logging.getLogger(f"regionflow.{name}")
+
+
+def stage_logger(name: str) -> logging.Logger:
+    try:
+        from prefect import get_run_logger
+
+        return get_run_logger()  # type: ignore[return-value]
+    except Exception:
+        return worker_logger(name)
+
+
+def one_thread_kernels() -> None:
+    """Inside Dask workers: one OpenCV/numba thread per task, the cluster does the parallelism."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+class StageProgress:
+    """A Prefect progress artifact for a stage (a no-op outside a Prefect run)."""
+
+    def __init__(self, key: str, description: str):
+        self.artifact_id = None
+        try:
+            from prefect.artifacts import create_progress_artifact
+
+            self.artifact_id = create_progress_artifact(progress=0.0, key=key, description=description)
+        except Exception:  # not inside a run: progress bars in the terminal still show
+            self.artifact_id = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.artifact_id is None:
+            return
+        from prefect.artifacts import update_progress_artifact
+
+        update_progress_artifact(self.artifact_id, progress=100.0 * done / max(total, 1))

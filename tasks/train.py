@@ -1,0 +1,64 @@
+"""Train: the region U-Net on skeleton targets from Zarr; checkpoints, previews, metrics."""
+
+from __future__ import annotations
+
+import functools
+
+from prefect import task
+
+from models.config import TrainConfig
+from models.data import CropDataset
+from models.train import fit
+from storage.fingerprints import code_fingerprint, fingerprint
+from storage.manifest import read_manifest
+from storage.records import read_records
+from storage.runs import Run
+from storage.samples import read_training_pair
+from storage.store import Store
+from tasks.skeletonize import STAGE as SKELETON_STAGE
+from tasks.stage import stage_logger
+
+
+def training_ids(store: Store, config: TrainConfig) -> list[str]:
+    """Train-split samples with a skeleton target, minus those below the quality threshold."""
+    targets = read_records(store, SKELETON_STAGE)
+    ids = []
+    for row in read_manifest(store):
+        if row["split"] != "train" or row["status"] != "ok" or row["id"] not in targets:
+            continue
+        if config.min_quality is not None and (row["unfinished"] or 0.0) > 1.0 - config.min_quality:
+            continue
+        ids.append(row["id"])
+    if not ids:
+        raise ValueError("train: no train samples with a skeleton target (run ingest and skeletonize first)")
+    return ids
+
+
+@task(name="train-model")
+def train_model(store_url: str, config: dict, upstream: str) -> dict:
+    """Train (or resume) the run fingerprinted by config + data; return its last checkpoint."""
+    store, cfg, log = Store(store_url), TrainConfig.from_dict(config), stage_logger("train")
+    run = Run(store, {"train": cfg.to_dict(), "code": code_fingerprint("models")}, upstream)
+    checkpoints = run.checkpoints(keep_last=cfg.keep_last)
+    run.start(resumed_step=max(checkpoints.steps(), default=0))
+    ids = training_ids(store, cfg)
+    log.info("train: run %s on %d samples, %d steps", run.id, len(ids), cfg.steps)
+    num_workers = cfg.num_workers if store.is_local else 0  # workers reopen the store: memory:// is per process
+    dataset = CropDataset.from_config(ids, functools.partial(read_training_pair, store.url), cfg)
+
+    def on_step(step: int, metrics: dict, preview) -> None:
+        run.log_metrics(step, metrics)
+        if preview is not None:
+            run.write_preview(step, preview)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            run.flush_metrics()
+
+    fit(cfg.replace(num_workers=num_workers), dataset, checkpoints=checkpoints, on_step=on_step)
+    run.flush_metrics()
+    last = max(checkpoints.steps())
+    return {
+        "run": run.id,
+        "steps": last,
+        "checkpoint": str(checkpoints.path(last)),
+        "fingerprint": fingerprint({"run": run.id, "step": last}),
+    }
