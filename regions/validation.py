@@ -1,0 +1,566 @@
+"""Validate raw dataset files (bytes in, arrays out): decode by content, refuse bad files early.
+
+`decode_image` judges the format by its magic bytes, never by the file name, and reads the
+dimensions from the header **before** decoding, so a decompression bomb (a tiny file that
+claims 100000×100000 pixels) is refused without allocating anything. A file whose data ends
+before its end marker (PNG `IEND`, JPEG `EOI`, the RIFF/BMP/TIFF/PNM sizes, GIF trailer) is
+refused even when OpenCV would decode part of it.
+
+The pixels are exactly `cv2.imdecode(data, cv2.IMREAD_COLOR)`: BGR uint8 — grey expanded to
+three channels, 16-bit samples reduced to 8 bits (PNG: the high byte; TIFF: rounded), alpha
+dropped, EXIF orientation applied. What was converted is noted in `ImageInfo.flags`.
+
+`validate_pair` checks an image and its region map together (size agreement, a usable
+annotation) and returns what ingest stores, or raises `ValidationError` with the reason that
+goes into the manifest's quarantine column.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MAX_PIXELS = 100_000_000
+
+# Name suffixes each format is expected under (for the `extension_mismatch` flag).
+_EXTENSIONS = {
+    "png": (".png",),
+    "jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "webp": (".webp",),
+    "bmp": (".bmp", ".dib"),
+    "tiff": (".tif", ".tiff"),
+    "gif": (".gif",),
+    "pnm": (".pbm", ".pgm", ".ppm", ".pnm"),
+}
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+class ValidationError(ValueError):
+    """A file (or pair) that must be quarantined; `reason` is human-readable."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the file says about itself (from its header), and what decoding changed.
+
+    format: png | jpeg | webp | bmp | tiff | gif | pnm (by content)
+    width, height: from the header (before any EXIF rotation)
+    channels: samples per pixel in the file (1 grey, 2 grey+alpha, 3 colour, 4 colour+alpha
+        or CMYK)
+    bit_depth: bits per sample in the file
+    has_alpha: the file carries transparency (dropped in the decoded array)
+    flags: "alpha_dropped", "grey_expanded", "depth_reduced", "trailing_data"
+    """
+
+    format: str
+    width: int
+    height: int
+    channels: int
+    bit_depth: int
+    has_alpha: bool
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ValidatedSample:
+    """An image and its region map, ready to store.
+
+    image: (H, W, 3) uint8 BGR
+    region_map: (H, W, 3) uint8 BGR aligned to the image, or None (no annotation)
+    flags: quality flags; region-map flags carry a `region_` prefix
+    """
+
+    image: np.ndarray
+    region_map: np.ndarray | None
+    flags: list[str]
+    image_info: ImageInfo
+    region_info: ImageInfo | None
+
+
+@dataclass
+class _Header:
+    format: str
+    width: int
+    height: int
+    channels: int
+    bit_depth: int
+    has_alpha: bool = False
+    trailing: bool = False
+
+
+# ---------------------------------------------------------------------------------------------
+# Public API
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format by magic bytes (see `ImageInfo.format`), or None."""
+    head = bytes(data[:16])
+    if head.startswith(_PNG_MAGIC):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:2] == b"BM":
+        return "bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if re.match(rb"P[1-6]\s", head):
+        return "pnm"
+    return None
+
+
+def decode_image(
+    data: bytes | bytearray | memoryview, *, max_pixels: int = MAX_PIXELS
+) -> tuple[np.ndarray, ImageInfo]:
+    """Decode an image file's bytes to BGR uint8, refusing bad or dangerous files.
+
+    Parameters
+    ----------
+    data : bytes-like
+        The whole file. Not modified.
+    max_pixels : int
+        Refuse images whose header claims more pixels than this (decompression-bomb guard),
+        before decoding.
+
+    Returns
+    -------
+    image : (H, W, 3) uint8 array, BGR, as `cv2.imdecode(data, cv2.IMREAD_COLOR)`
+    info : ImageInfo
+
+    Raises
+    ------
+    ValidationError: empty, not an image (text or unknown bytes), unsupported format,
+        truncated or corrupt, or more than `max_pixels` pixels.
+    """
+    if not isinstance(max_pixels, int | np.integer) or max_pixels <= 0:
+        raise ValueError(f"max_pixels: expected a positive integer, got {max_pixels!r}")
+    view = memoryview(data).cast("B")
+    if len(view) == 0:
+        raise ValidationError("empty file (0 bytes)")
+    buf = bytes(view) if not isinstance(data, bytes) else data
+    header = _read_header(buf)
+    pixels = header.width * header.height
+    if header.width <= 0 or header.height <= 0:
+        raise ValidationError(
+            f"{header.format.upper()} header gives an empty size {header.width}×{header.height}"
+        )
+    if pixels > max_pixels:
+        raise ValidationError(
+            f"{header.format.upper()} header says {header.width}×{header.height} = {pixels:,} "
+            f"pixels, more than max_pixels={max_pixels:,} (decompression-bomb guard)"
+        )
+    image = cv2.imdecode(np.frombuffer(buf, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValidationError(f"corrupt {header.format.upper()} data: OpenCV could not decode it")
+    if image.shape[:2] not in ((header.height, header.width), (header.width, header.height)):
+        raise ValidationError(
+            f"decoded size {image.shape[1]}×{image.shape[0]} differs from the "
+            f"{header.format.upper()} header's {header.width}×{header.height}"
+        )
+    if image.ndim == 2:  # defensive: IMREAD_COLOR always gives 3 channels today
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    flags = []
+    if header.has_alpha:
+        flags.append("alpha_dropped")
+    if header.channels in (1, 2):
+        flags.append("grey_expanded")
+    if header.bit_depth > 8:
+        flags.append("depth_reduced")
+    if header.trailing:
+        flags.append("trailing_data")
+    info = ImageInfo(
+        format=header.format,
+        width=header.width,
+        height=header.height,
+        channels=header.channels,
+        bit_depth=header.bit_depth,
+        has_alpha=header.has_alpha,
+        flags=tuple(flags),
+    )
+    return image, info
+
+
+def extension_matches(name: str, fmt: str) -> bool:
+    """Whether file `name`'s suffix is one `fmt` is normally stored under."""
+    return name.lower().endswith(_EXTENSIONS.get(fmt, ()))
+
+
+def validate_pair(
+    image_bytes: bytes | bytearray | memoryview,
+    region_bytes: bytes | bytearray | memoryview | None,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_size_mismatch: int = 2,
+    image_name: str | None = None,
+    region_name: str | None = None,
+) -> ValidatedSample:
+    """Validate an image and its region map (or an image alone) for ingest.
+
+    Parameters
+    ----------
+    image_bytes, region_bytes : bytes-like
+        The files' contents; `region_bytes` None for an image without annotation (the
+        DanbooRegion test split).
+    max_pixels : int
+        Decompression-bomb guard for each file (see `decode_image`).
+    max_size_mismatch : int
+        Largest difference in width or height, in pixels, that is repaired: the region map is
+        anchored at the top-left corner, cropped at the right/bottom where it is larger and
+        extended by repeating its last column/row where it is smaller (repeating adds no new
+        colour, so no new region). DanbooRegion has 1-px differences (1820 vs 1821 wide).
+    image_name, region_name : str, optional
+        File names, only to flag a suffix that does not match the content (`X.image.png`
+        holding JPEG data): flag `extension_mismatch` / `region_extension_mismatch`.
+
+    Returns
+    -------
+    ValidatedSample; flags include `size_mismatch_aligned` when the map was cropped/extended.
+
+    Raises
+    ------
+    ValidationError: either file fails `decode_image` (reason prefixed "image: " or
+        "region map: "), sizes differ by more than `max_size_mismatch`, or the region map has
+        a single colour (a valid file, but an annotation with nothing to learn).
+    """
+    if not isinstance(max_size_mismatch, int | np.integer) or max_size_mismatch < 0:
+        raise ValueError(f"max_size_mismatch: expected an integer >= 0, got {max_size_mismatch!r}")
+    image, image_info = _decode_as("image", image_bytes, max_pixels)
+    flags = list(image_info.flags)
+    if image_name and not extension_matches(image_name, image_info.format):
+        flags.append("extension_mismatch")
+    if region_bytes is None:
+        return ValidatedSample(image, None, flags, image_info, None)
+
+    region, region_info = _decode_as("region map", region_bytes, max_pixels)
+    flags += [f"region_{f}" for f in region_info.flags]
+    if region_name and not extension_matches(region_name, region_info.format):
+        flags.append("region_extension_mismatch")
+    (ih, iw), (rh, rw) = image.shape[:2], region.shape[:2]
+    if max(abs(ih - rh), abs(iw - rw)) > max_size_mismatch:
+        raise ValidationError(
+            f"image {iw}×{ih} vs region map {rw}×{rh} differ by more than {max_size_mismatch} px"
+        )
+    if (ih, iw) != (rh, rw):
+        region = align_region_map(region, (ih, iw))
+        flags.append("size_mismatch_aligned")
+    if (region == region[:1, :1]).all():
+        raise ValidationError("region map has a single colour")
+    return ValidatedSample(image, region, flags, image_info, region_info)
+
+
+def align_region_map(region_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Crop or extend a region map to `shape`, anchored at the top-left corner.
+
+    Parameters
+    ----------
+    region_map : (H, W) or (H, W, C) array
+    shape : (height, width) wanted
+
+    Returns
+    -------
+    A new array of `shape` (+ channels): rows/columns beyond `shape` cropped, missing ones
+    filled by repeating the last row/column. The input is not modified.
+    """
+    height, width = shape
+    if height <= 0 or width <= 0:
+        raise ValueError(f"shape: expected positive (height, width), got {shape!r}")
+    region_map = np.asarray(region_map)
+    if region_map.ndim not in (2, 3) or 0 in region_map.shape[:2]:
+        raise ValueError(
+            f"region_map: expected a non-empty (H, W[, C]) array, got {region_map.shape}"
+        )
+    out = region_map[:height, :width]
+    pad_rows, pad_cols = height - out.shape[0], width - out.shape[1]
+    if pad_rows or pad_cols:
+        pad = [(0, pad_rows), (0, pad_cols)] + [(0, 0)] * (out.ndim - 2)
+        out = np.pad(out, pad, mode="edge")
+    return np.ascontiguousarray(out) if out is not region_map else out.copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers
+
+
+def _decode_as(role: str, data, max_pixels: int) -> tuple[np.ndarray, ImageInfo]:
+    try:
+        return decode_image(data, max_pixels=max_pixels)
+    except ValidationError as exc:
+        raise ValidationError(f"{role}: {exc.reason}") from exc
+
+
+def _read_header(data: bytes) -> _Header:
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise ValidationError(_not_an_image(data))
+    reader = {
+        "png": _png,
+        "jpeg": _jpeg,
+        "webp": _webp,
+        "bmp": _bmp,
+        "tiff": _tiff,
+        "gif": _gif,
+        "pnm": _pnm,
+    }[fmt]
+    try:
+        return reader(data)
+    except (struct.error, IndexError) as exc:
+        raise ValidationError(f"truncated {fmt.upper()}: header incomplete ({exc})") from exc
+
+
+def _not_an_image(data: bytes) -> str:
+    head = data[:64]
+    known = {
+        b"\x00\x00\x00\x0cjP  ": "JPEG 2000",
+        b"\xff\x4f\xff\x51": "JPEG 2000",
+        b"#?RADIANCE": "Radiance HDR",
+        b"v/1\x01": "OpenEXR",
+        b"8BPS": "Photoshop",
+        b"%PDF": "PDF",
+        b"\x00\x00\x01\x00": "ICO",
+    }
+    for magic, name in known.items():
+        if head.startswith(magic):
+            return f"unsupported image format ({name})"
+    if head[4:8] == b"ftyp":
+        return f"unsupported image format (ISO media '{head[8:12].decode('latin-1')}': AVIF/HEIF)"
+    text = data[:512].decode("utf-8", errors="replace")
+    odd = sum(ch == "\ufffd" or not (ch.isprintable() or ch in "\r\n\t\f") for ch in text)
+    if odd <= 0.05 * len(text) + 1:  # +1: a multi-byte character cut at the sample's end
+        snippet = text[:40].replace("\n", " ").strip()
+        return f"not an image: looks like text ({snippet!r})"
+    return f"not an image: unrecognised content (starts with {data[:8].hex(' ')})"
+
+
+def _png(data: bytes) -> _Header:
+    if len(data) < 33:
+        raise ValidationError(f"truncated PNG: {len(data)} bytes, shorter than its header")
+    if data[12:16] != b"IHDR" or struct.unpack(">I", data[8:12])[0] != 13:
+        raise ValidationError("corrupt PNG: the first chunk is not IHDR")
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(colour)
+    if channels is None:
+        raise ValidationError(f"corrupt PNG: colour type {colour}")
+    has_alpha = colour in (4, 6)
+    has_idat = False
+    pos = 8
+    last = b"IHDR"
+    # Walk the chunk structure (lengths only, no CRCs: libpng checks those) to the IEND chunk.
+    while True:
+        if pos + 12 > len(data):
+            raise ValidationError(
+                f"truncated PNG: data ends at byte {len(data):,} after chunk {last.decode('latin-1')}, "
+                "no IEND chunk"
+            )
+        length, ctype = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            raise ValidationError(
+                f"truncated PNG: data ends at byte {len(data):,} inside chunk "
+                f"{ctype.decode('latin-1')} (no IEND chunk)"
+            )
+        if ctype == b"IDAT":
+            has_idat = True
+        elif ctype == b"tRNS":
+            has_alpha = True
+        elif ctype == b"IEND":
+            break
+        last = ctype
+        pos = end
+    if not has_idat:
+        raise ValidationError("corrupt PNG: no image data (IDAT chunk)")
+    return _Header("png", width, height, channels, depth, has_alpha, trailing=end < len(data))
+
+
+def _jpeg(data: bytes) -> _Header:
+    pos = 2
+    frame = None
+    scan = None
+    n = len(data)
+    while pos < n:
+        if data[pos] != 0xFF:
+            raise ValidationError(f"corrupt JPEG: marker expected at byte {pos:,}")
+        while pos < n and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= n:
+            break
+        marker = data[pos]
+        pos += 1
+        if 0xD0 <= marker <= 0xD7 or marker in (0x01, 0xD8):
+            continue
+        if marker == 0xD9:
+            raise ValidationError("corrupt JPEG: end-of-image before any scan")
+        if pos + 2 > n:
+            break
+        length = struct.unpack(">H", data[pos : pos + 2])[0]
+        if length < 2:
+            raise ValidationError(f"corrupt JPEG: segment length {length} at byte {pos:,}")
+        if marker in _JPEG_SOF and frame is None:
+            precision, height, width, components = struct.unpack(">BHHB", data[pos + 2 : pos + 8])
+            frame = (precision, height, width, components)
+        if marker == 0xDA:
+            scan = pos
+            break
+        pos += length
+    if frame is None:
+        if scan is None and pos >= n:
+            raise ValidationError("truncated JPEG: data ends before the frame header (SOF)")
+        raise ValidationError("corrupt JPEG: no frame header (SOF)")
+    precision, height, width, components = frame
+    if height == 0:
+        raise ValidationError("unsupported JPEG: height defined later in the stream (DNL)")
+    if scan is None:
+        raise ValidationError("truncated JPEG: data ends before the first scan")
+    eoi = data.rfind(b"\xff\xd9")
+    if eoi < scan:
+        raise ValidationError("truncated JPEG: no end-of-image marker (EOI)")
+    return _Header(
+        "jpeg",
+        width,
+        height,
+        components if components in (1, 3, 4) else 3,
+        precision,
+        trailing=eoi + 2 < n,
+    )
+
+
+def _webp(data: bytes) -> _Header:
+    riff_size = struct.unpack("<I", data[4:8])[0]
+    chunk = data[12:16]
+    if chunk == b"VP8 ":
+        if data[23:26] != b"\x9d\x01\x2a":
+            raise ValidationError("corrupt WebP: bad VP8 start code")
+        width, height = (v & 0x3FFF for v in struct.unpack("<HH", data[26:30]))
+        has_alpha = False
+    elif chunk == b"VP8L":
+        if data[20] != 0x2F:
+            raise ValidationError("corrupt WebP: bad VP8L signature")
+        bits = struct.unpack("<I", data[21:25])[0]
+        width, height = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        has_alpha = bool((bits >> 28) & 1)
+    elif chunk == b"VP8X":
+        has_alpha = bool(data[20] & 0x10)
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+    else:
+        raise ValidationError(f"corrupt WebP: unknown first chunk {chunk!r}")
+    if len(data) < 8 + riff_size:
+        raise ValidationError(f"truncated WebP: {len(data):,} bytes of {8 + riff_size:,}")
+    return _Header(
+        "webp", width, height, 4 if has_alpha else 3, 8, has_alpha, len(data) > 8 + riff_size
+    )
+
+
+def _bmp(data: bytes) -> _Header:
+    offset, dib = struct.unpack("<II", data[10:18])
+    if dib == 12:
+        width, height, _, bpp = struct.unpack("<HHHH", data[18:26])
+        compression = 0
+    elif dib >= 40:
+        width, height, _, bpp, compression = struct.unpack("<iiHHI", data[18:34])
+    else:
+        raise ValidationError(f"corrupt BMP: header size {dib}")
+    height = abs(height)  # negative: stored top-down
+    has_alpha = bpp == 32 and dib >= 56 and struct.unpack("<I", data[66:70])[0] != 0
+    if compression in (0, 3, 6):  # uncompressed rows: the pixel array's size is known
+        needed = offset + ((width * bpp + 31) // 32) * 4 * height
+        if len(data) < needed:
+            raise ValidationError(f"truncated BMP: {len(data):,} bytes of {needed:,}")
+    channels = 1 if bpp <= 8 and not compression else 4 if has_alpha else 3
+    # OpenCV reads palette BMPs as colour: a palette may hold colours, so no "grey" claim.
+    return _Header("bmp", width, height, max(channels, 3), min(bpp, 8), has_alpha)
+
+
+_TIFF_TYPES = {1: "B", 3: "H", 4: "I", 16: "Q", 6: "b", 8: "h", 9: "i", 17: "q"}
+
+
+def _tiff(data: bytes) -> _Header:
+    endian = "<" if data[:2] == b"II" else ">"
+    big = data[2:4] in (b"+\x00", b"\x00+")
+    if big:
+        ifd = struct.unpack(endian + "Q", data[8:16])[0]
+        count = struct.unpack(endian + "Q", data[ifd : ifd + 8])[0]
+        entry_at, entry_size, inline = ifd + 8, 20, 8
+    else:
+        ifd = struct.unpack(endian + "I", data[4:8])[0]
+        count = struct.unpack(endian + "H", data[ifd : ifd + 2])[0]
+        entry_at, entry_size, inline = ifd + 2, 12, 4
+    if count > 4096:
+        raise ValidationError(f"corrupt TIFF: {count} directory entries")
+    tags: dict[int, list[int]] = {}
+    for i in range(count):
+        at = entry_at + i * entry_size
+        if big:
+            tag, typ, n = struct.unpack(endian + "HHQ", data[at : at + 12])
+            value_at = at + 12
+        else:
+            tag, typ, n = struct.unpack(endian + "HHI", data[at : at + 8])
+            value_at = at + 8
+        code = _TIFF_TYPES.get(typ)
+        if code is None or tag not in (256, 257, 258, 262, 273, 277, 279, 324, 325, 338):
+            continue
+        size = struct.calcsize(code) * n
+        if size > inline:
+            value_at = struct.unpack(
+                endian + ("Q" if big else "I"), data[value_at : value_at + inline]
+            )[0]
+        if value_at + size > len(data):
+            raise ValidationError(f"truncated TIFF: tag {tag} values beyond the end of the file")
+        tags[tag] = list(struct.unpack_from(f"{endian}{n}{code}", data, value_at))
+    if 256 not in tags or 257 not in tags:
+        raise ValidationError("corrupt TIFF: no image width/height tags")
+    samples = tags.get(277, [1])[0]
+    depth = tags.get(258, [1])[0]
+    offsets, counts = tags.get(273) or tags.get(324), tags.get(279) or tags.get(325)
+    if offsets and counts:
+        end = max(o + c for o, c in zip(offsets, counts, strict=False))
+        if end > len(data):
+            raise ValidationError(
+                f"truncated TIFF: image data runs to byte {end:,}, file has {len(data):,}"
+            )
+    photometric = tags.get(262, [2 if samples >= 3 else 1])[0]
+    colour_samples = {2: 3, 5: 4, 6: 3, 8: 3}.get(photometric, 1)  # RGB, CMYK, YCbCr, CIELab
+    # Extra samples beyond the colour ones are alpha (OpenCV writes RGBA without tag 338).
+    has_alpha = samples > colour_samples
+    return _Header("tiff", tags[256][0], tags[257][0], samples, depth, has_alpha)
+
+
+def _gif(data: bytes) -> _Header:
+    width, height = struct.unpack("<HH", data[6:10])
+    if not data.rstrip(b"\x00").endswith(b";"):
+        raise ValidationError("truncated GIF: no trailer")
+    return _Header("gif", width, height, 3, 8)
+
+
+def _pnm(data: bytes) -> _Header:
+    kind = data[1] - ord("0")
+    tokens: list[int] = []
+    pos = 2
+    wanted = 2 if kind in (1, 4) else 3
+    while len(tokens) < wanted:
+        m = re.compile(rb"(?:\s+|#[^\n]*\n?)*(\d+)").match(data, pos)
+        if not m:
+            raise ValidationError("corrupt PNM: bad header")
+        tokens.append(int(m[1]))
+        pos = m.end()
+    width, height = tokens[:2]
+    maxval = tokens[2] if wanted == 3 else 1
+    channels = 3 if kind in (3, 6) else 1
+    depth = 16 if maxval > 255 else 8
+    if kind in (4, 5, 6):  # binary: the pixel bytes' count is known
+        row = (width + 7) // 8 if kind == 4 else width * channels * depth // 8
+        needed = pos + 1 + row * height
+        if len(data) < needed:
+            raise ValidationError(f"truncated PNM: {len(data):,} bytes of {needed:,}")
+    return _Header("pnm", width, height, channels, depth)
