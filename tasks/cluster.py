@@ -38,6 +38,8 @@ def dask_client(address: str | None = None, *, workers: int | None = None) -> It
             yield client
         return
     n = workers or default_workers()
+    for name in ("distributed", "distributed.scheduler", "distributed.worker", "distributed.core", "distributed.nanny"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # one stage = one cluster: its chatter is noise
     with (
         LocalCluster(
             n_workers=1,
@@ -73,7 +75,7 @@ def map_units(
     results: list[Any] = []
     errors: list[BaseException] = []
     with tqdm(total=len(items), desc=desc, unit="sample", disable=not progress) as bar:
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             try:
                 results.append(future.result())
             except Exception as exc:  # keep going: finished units keep their records

@@ -57,11 +57,13 @@ def predict_skeletons(store: Store, sample_ids: list[str], config: ExtractConfig
     from tqdm.auto import tqdm
 
     from models.config import InferenceConfig
-    from models.inference import load_generator, predict_skeleton
     from models.device import resolve_device
+    from models.inference import predict_skeleton
+    from models.weights import load_generator
+    from storage.checkpoints import read_checkpoint
 
     device = resolve_device("auto")
-    net = load_generator(checkpoint, device=device)
+    net = load_generator(read_checkpoint(checkpoint)).to(device)
     inference = InferenceConfig(short_side=config.short_side, tta=config.tta)
     for sid in tqdm(sample_ids, desc="predict", unit="image"):
         writer.write_image(sid, "skeleton.png", predict_skeleton(net, read_array(store, sid, "image"), config=inference, device=device))
@@ -85,7 +87,26 @@ def extract_regions(store_url: str, config: dict, upstream: str, checkpoint: str
     rows = [done[sid]["metrics"] for sid in ids]
     scored = [r for r in rows if "n_pixels" in r]
     scores = summarize(scored) if scored else {}
-    report = write_report(store, export_id, rows, scores, writer=writer, title=f"Regions of {cfg.split} ({cfg.predictor}, {cfg.decoder} decoder)")
-    return {"images": len(ids), "computed": len(todo), "reused": len(ids) - len(todo), "scores": {k: round(v, 5) for k, v in scores.items() if k in ("AP", "OIS", "ODS", "boundary_F", "covering", "VI")},
-            "exports": writer.url(), "report": report["report"], "metrics": report["metrics"],
-            "fingerprint": fingerprint({"export": export_id, "rows": rows})}
+    title = f"Regions of {cfg.split} ({cfg.predictor}, {cfg.decoder} decoder)"
+    report = write_report(store, export_id, rows, scores, writer=writer, title=title)
+    publish_report(report["markdown"])
+    headline = ("AP", "OIS", "ODS", "boundary_F", "covering", "VI")
+    return {
+        "images": len(ids),
+        "computed": len(todo),
+        "reused": len(ids) - len(todo),
+        "scores": {k: round(v, 5) for k, v in scores.items() if k in headline},
+        "exports": writer.url(),
+        "report": report["report"],
+        "metrics": report["metrics"],
+        "fingerprint": fingerprint({"export": export_id, "rows": rows}),
+    }
+
+
+def publish_report(markdown: str) -> None:
+    """The report as a Prefect markdown artifact (skipped outside a Prefect run)."""
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.context import TaskRunContext
+
+    if TaskRunContext.get() is not None:
+        create_markdown_artifact(markdown=markdown, key="extract-report", description="region extraction report")

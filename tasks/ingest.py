@@ -51,6 +51,8 @@ def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestCon
             region_bytes,
             max_pixels=config.max_pixels,
             max_size_mismatch=config.max_size_mismatch,
+            image_name=sample.image.name,
+            region_name=sample.region.name if sample.region else None,
         )
     except (ValidationError, OSError) as exc:
         row.update(status="quarantined", reason=str(exc))

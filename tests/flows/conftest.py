@@ -1,0 +1,39 @@
+import os
+
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+# Small enough for seconds per stage on 2 CPU cores, big enough to exercise every path.
+TINY = {
+    "ingest": {
+        "synthetic_train": 4,
+        "synthetic_val": 2,
+        "synthetic_test": 1,
+        "synthetic_height": 96,
+        "synthetic_width": 128,
+    },
+    "skeleton": {"rounds": 64},
+    "train": {
+        "loss": "l1",
+        "steps": 4,
+        "batch_size": 2,
+        "crop": 64,
+        "lr": 1e-4,
+        "checkpoint_every": 2,
+        "preview_every": 2,
+        "num_workers": 0,
+        "amp": False,
+    },
+    "extract": {"short_side": None},
+}
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect API for the whole session (~15 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -1,0 +1,69 @@
+"""The pipeline end to end: outputs, stage caching, partial recompute after a config change."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from storage.manifest import read_manifest
+from storage.records import read_records
+from storage.samples import read_array
+from storage.store import Store
+from tests.flows.conftest import TINY
+
+pytestmark = pytest.mark.slow
+STAGES = ("ingest", "skeletonize", "train", "extract")
+
+
+def run(store, config):
+    from flows.pipeline import pipeline
+
+    return pipeline(str(store), config)
+
+
+@pytest.fixture(scope="module")
+def first_run(prefect_harness, tmp_path_factory):
+    store = tmp_path_factory.mktemp("pipeline") / "store"
+    return store, run(store, TINY)
+
+
+def test_first_run_writes_every_stage(first_run):
+    store_path, result = first_run
+    store = Store(store_path)
+    assert [result[s]["state"] for s in STAGES] == ["Completed"] * 4
+    manifest = read_manifest(store)
+    assert {r["split"] for r in manifest} == {"train", "val", "test"}
+    assert all(r["status"] == "ok" for r in manifest)
+    for row in manifest:
+        image = read_array(store, row["id"], "image")
+        assert image.shape == (96, 128, 3) and image.dtype == np.uint8
+    annotated = [r["id"] for r in manifest if r["split"] != "test"]
+    assert set(read_records(store, "skeleton")) == set(annotated)
+    assert read_array(store, annotated[0], "skeleton").dtype == np.uint8
+    assert result["train"]["steps"] == TINY["train"]["steps"]
+    extract = result["extract"]
+    assert extract["images"] == 2
+    assert set(extract["scores"]) >= {"AP", "OIS", "ODS"}
+    assert all(0.0 <= extract["scores"][k] <= 1.0 for k in ("AP", "OIS", "ODS"))
+    report = (store_path / "reports").rglob("report.md")
+    text = next(report).read_text()
+    assert "DanbooRegion AP" in text and "preview.png" in text
+
+
+def test_second_run_is_all_cached(first_run):
+    store_path, _ = first_run
+    again = run(store_path, TINY)
+    assert [again[s]["state"] for s in STAGES] == ["Cached"] * 4
+
+
+def test_changing_one_stage_recomputes_it_and_the_ones_after(first_run):
+    store_path, _ = first_run
+    config = copy.deepcopy(TINY)
+    config["skeleton"]["rounds"] = 32
+    changed = run(store_path, config)
+    assert [changed[s]["state"] for s in STAGES] == ["Cached", "Completed", "Completed", "Completed"]
+    assert changed["skeletonize"]["computed"] == changed["skeletonize"]["samples"] == 6
+
+    config["extract"]["decoder"] = "full"
+    only_extract = run(store_path, config)
+    assert [only_extract[s]["state"] for s in STAGES] == ["Cached", "Cached", "Cached", "Completed"]
