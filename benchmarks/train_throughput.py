@@ -1,0 +1,195 @@
+"""Training throughput of the DanbooRegion recipe: images/s and seconds per step.
+
+Measures one full training step (generator + critic forward/backward + both Adam steps) with
+data loading excluded (one pre-made batch on the device) and included (CropDataset + DataLoader
+with the full augmentation on synthetic pages), at batch 4 and, on CUDA, at the largest batch
+that fits. Reference: the original reports 1.6–2.0 s/step at batch 4, 512² on a GTX 980M.
+
+    python benchmarks/train_throughput.py                      # the recipe: 512² crops
+    python benchmarks/train_throughput.py --crop 128 --steps 3  # a quick CPU check
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import cv2
+import numpy as np
+import torch
+
+from models.config import TrainConfig
+from models.data import CropDataset, make_loader
+from models.device import resolve_runtime
+from models.train import build_state, train_step
+
+REFERENCE_S_PER_STEP = (1.6, 2.0)  # GTX 980M, batch 4, 512² (REFERENCE §1.4)
+
+
+def synthetic_page(sample_id: int, short_side: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """A flat-colour page with rectangles and a crude skeleton-like target (picklable)."""
+    rng = np.random.default_rng(sample_id)
+    h, w = short_side, int(short_side * 1.4)
+    page = np.full((h, w, 3), 255, np.uint8)
+    for _ in range(60):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        dx, dy = (int(v) for v in rng.integers(h // 20, h // 4, 2))
+        cv2.rectangle(
+            page, (x, y), (x + dx, y + dy), tuple(int(c) for c in rng.integers(0, 256, 3)), -1
+        )
+    edges = cv2.Canny(page, 10, 20)
+    skeleton = cv2.distanceTransform(255 - edges, cv2.DIST_L2, 3)
+    skeleton = np.clip(skeleton * (255.0 / max(1.0, float(skeleton.max()))), 0, 255).astype(
+        np.uint8
+    )
+    return page, skeleton
+
+
+class SyntheticReader:
+    def __init__(self, short_side: int) -> None:
+        self.short_side = short_side
+
+    def __call__(self, sample_id: int) -> tuple[np.ndarray, np.ndarray]:
+        return synthetic_page(sample_id, self.short_side)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(config, runtime, batches, *, warmup: int, steps: int) -> dict[str, float]:
+    """Median step time over `steps` steps after `warmup`, from an iterator of uint8 batches."""
+    torch.manual_seed(0)
+    state = build_state(config, runtime)
+    times, waits = [], []
+    iterator = iter(batches)
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        images, skeletons = next(iterator)
+        t1 = time.perf_counter()
+        train_step(state, images, skeletons, config=config, runtime=runtime)
+        _sync(runtime.device)
+        t2 = time.perf_counter()
+        if i >= warmup:
+            times.append(t2 - t0)
+            waits.append(t1 - t0)
+    step = float(np.median(times))
+    return {
+        "s_per_step": step,
+        "images_per_s": config.batch_size / step,
+        "data_wait_s": float(np.median(waits)),
+    }
+
+
+def fixed_batches(config, runtime):
+    g = torch.Generator().manual_seed(0)
+    shape = (config.batch_size, 3, config.crop, config.crop)
+    images = torch.randint(0, 256, shape, dtype=torch.uint8, generator=g).to(runtime.device)
+    skeletons = torch.randint(
+        0, 256, (config.batch_size, 1, config.crop, config.crop), dtype=torch.uint8, generator=g
+    )
+    skeletons = skeletons.to(runtime.device)
+    while True:
+        yield images, skeletons
+
+
+def loader_batches(config, runtime, total_steps: int):
+    reader = SyntheticReader(short_side=max(64, config.crop * 2))
+    dataset = CropDataset.from_config(list(range(16)), reader, config)
+    return make_loader(
+        dataset,
+        start_step=0,
+        stop_step=total_steps,
+        num_workers=config.num_workers,
+        pin_memory=runtime.device.type == "cuda",
+    )
+
+
+def largest_batch(config, runtime, start: int, limit: int) -> int:
+    """Double the batch from `start` until a step runs out of CUDA memory."""
+    fits = start
+    batch = start * 2
+    while batch <= limit:
+        try:
+            trial = config.replace(batch_size=batch)
+            time_steps(trial, runtime, fixed_batches(trial, runtime), warmup=1, steps=1)
+            fits = batch
+            batch *= 2
+        except torch.OutOfMemoryError:
+            break
+        finally:
+            torch.cuda.empty_cache()
+    return fits
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--crop", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--loss", default="danbooregion")
+    parser.add_argument("--num-workers", type=int, default=4)
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads (0 = torch default)"
+    )
+    parser.add_argument("--no-amp", action="store_true")
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--max-batch", type=int, default=256, help="search limit on CUDA")
+    args = parser.parse_args()
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = TrainConfig(
+        loss=args.loss,
+        crop=args.crop,
+        batch_size=args.batch,
+        device=args.device,
+        amp=not args.no_amp,
+        compile=args.compile,
+        num_workers=args.num_workers,
+    )
+    runtime = resolve_runtime(
+        config.device, amp=config.amp, channels_last=config.channels_last, compile=config.compile
+    )
+    info = runtime.to_dict()
+    print(
+        f"device: {info['device_name']} ({info['device']}), amp={info['amp_dtype']}, "
+        f"channels_last={info['channels_last']}, torch {info['torch']}, threads {torch.get_num_threads()}"
+    )
+    print(f"loss {config.loss}, crop {config.crop}, steps {args.steps} after {args.warmup} warm-up")
+
+    batches = [config.batch_size]
+    if runtime.device.type == "cuda":
+        batches.append(largest_batch(config, runtime, config.batch_size, args.max_batch))
+    for batch in dict.fromkeys(batches):
+        trial = config.replace(batch_size=batch)
+        excluded = time_steps(
+            trial, runtime, fixed_batches(trial, runtime), warmup=args.warmup, steps=args.steps
+        )
+        included = time_steps(
+            trial,
+            runtime,
+            loader_batches(trial, runtime, args.warmup + args.steps),
+            warmup=args.warmup,
+            steps=args.steps,
+        )
+        for label, r in (("data excluded", excluded), ("data included", included)):
+            print(
+                f"batch {batch:4d} {label}: {r['s_per_step']:.3f} s/step, {r['images_per_s']:.2f} images/s, "
+                f"data wait {r['data_wait_s']:.3f} s"
+            )
+        if batch == 4 and config.crop == 512:
+            ref = sum(REFERENCE_S_PER_STEP) / 2
+            print(
+                f"  vs original (GTX 980M, {REFERENCE_S_PER_STEP[0]}–{REFERENCE_S_PER_STEP[1]} s/step): "
+                f"{ref / excluded['s_per_step']:.2f}× faster (data excluded)"
+            )
+
+
+if __name__ == "__main__":
+    main()

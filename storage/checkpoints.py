@@ -1,0 +1,129 @@
+"""Atomic training checkpoints in a local directory: `step-XXXXXXXX.pt`, newest K kept.
+
+A checkpoint is written to a temporary file in the same directory, fsync'd, renamed over its final
+name with `os.replace` (atomic on POSIX) and the directory entry fsync'd, so a crash or SIGKILL at
+any moment leaves either the previous set of checkpoints or the new one — never a half-written
+file under a `step-*.pt` name. `latest()` still skips files that fail to load (a disk that lied
+about fsync, a copy truncated by hand) and falls back to the next newest.
+
+One writer per directory: temporaries left by a killed writer are removed when a store opens.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^step-(\d{8,})\.pt$")
+_TEMP_PREFIX = ".tmp-step-"
+
+
+class CheckpointStore:
+    """Training checkpoints under `directory` (created if missing).
+
+    save(step, state) → Path; latest() → dict | None; steps() → sorted steps on disk;
+    load(step) → dict. Loading uses `torch.load(weights_only=True, map_location="cpu")`: the
+    state must hold only tensors and plain Python containers/scalars.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], *, keep_last: int = 3) -> None:
+        if keep_last < 1:
+            raise ValueError(f"keep_last: must be >= 1, got {keep_last}")
+        self.directory = Path(directory)
+        self.keep_last = keep_last
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for stale in self.directory.glob(_TEMP_PREFIX + "*"):
+            stale.unlink(missing_ok=True)
+
+    def path(self, step: int) -> Path:
+        return self.directory / f"step-{step:08d}.pt"
+
+    def steps(self) -> list[int]:
+        """Steps with a checkpoint file, ascending (whether or not the file loads)."""
+        found = []
+        for entry in self.directory.iterdir():
+            match = _NAME.match(entry.name)
+            if match:
+                found.append(int(match.group(1)))
+        return sorted(found)
+
+    def save(self, step: int, state: dict[str, Any]) -> Path:
+        """Write `state` atomically as step `step`, then delete all but the newest keep_last."""
+        if step < 0:
+            raise ValueError(f"step: must be >= 0, got {step}")
+        final = self.path(step)
+        fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".pt", dir=self.directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                torch.save(state, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, final)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        self._fsync_directory()
+        self._prune()
+        return final
+
+    def load(self, step: int) -> dict[str, Any]:
+        return torch.load(self.path(step), map_location="cpu", weights_only=True)
+
+    def latest(self) -> dict[str, Any] | None:
+        """The newest checkpoint that loads, or None; unreadable ones are logged and skipped."""
+        for step in reversed(self.steps()):
+            try:
+                return self.load(step)
+            except Exception as error:  # truncated/corrupt: any unpickling error
+                log.warning("skipping unreadable checkpoint %s: %s", self.path(step), error)
+        return None
+
+    def _prune(self) -> None:
+        for step in self.steps()[: -self.keep_last]:
+            self.path(step).unlink(missing_ok=True)
+
+    def _fsync_directory(self) -> None:
+        # The rename is durable only once the directory entry is on disk.
+        try:
+            fd = os.open(self.directory, os.O_RDONLY)
+        except OSError:  # some platforms/filesystems cannot open directories
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """One checkpoint file (as `CheckpointStore.save` writes it), loaded on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint: {path} does not exist")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def write_generator_checkpoint(path: str | os.PathLike[str], model_state: dict[str, Any], *, source: str) -> Path:
+    """A generator-only checkpoint (e.g. imported weights) that `extract --checkpoint` loads."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save({"format": "regionflow-generator/1", "model": model_state, "source": source}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path

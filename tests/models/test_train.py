@@ -1,0 +1,179 @@
+import numpy as np
+import pytest
+import torch
+
+from models.config import TrainConfig
+from models.data import CropDataset
+from models.device import resolve_runtime
+from models.losses import critic_danbooregion, generator_loss
+from models.train import (
+    CHECKPOINT_FORMAT,
+    build_state,
+    evaluate,
+    fit,
+    restore_state,
+    to_model_space,
+    train_step,
+)
+from storage.checkpoints import CheckpointStore
+
+
+def read_synthetic(sample_id):
+    rng = np.random.default_rng(int(sample_id))
+    image = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    skeleton = rng.integers(0, 256, (70, 90), dtype=np.uint8)
+    return image, skeleton
+
+
+def _batch(n=1, crop=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 3, crop, crop), dtype=torch.uint8, generator=g)
+    skeletons = torch.randint(0, 256, (n, 1, crop, crop), dtype=torch.uint8, generator=g)
+    return images, skeletons
+
+
+@pytest.fixture
+def runtime():
+    return resolve_runtime("cpu", deterministic=False)
+
+
+def test_generator_and_critic_step_simultaneously(runtime):
+    config = TrainConfig(crop=64, batch_size=1)
+    torch.manual_seed(0)
+    state = build_state(config, runtime)
+    images, skeletons = _batch()
+    net, critic = state.net, state.critic
+    x, real = to_model_space(images, skeletons, runtime)
+    fake = net(x)
+    loss_g, _ = generator_loss("danbooregion", critic, fake, real)
+    expected_g = torch.autograd.grad(loss_g, list(net.parameters()))
+    loss_d, _ = critic_danbooregion(critic, fake.detach(), real)
+    expected_d = torch.autograd.grad(loss_d, list(critic.parameters()))
+    before = [p.detach().clone() for p in (*net.parameters(), *critic.parameters())]
+
+    metrics, _ = train_step(state, images, skeletons, config=config, runtime=runtime)
+
+    assert state.step == 1
+    assert {"loss_g", "loss_d", "feature_matching", "gradient_penalty", "l1"} <= set(metrics)
+    # both gradients are taken at the pre-step weights; the critic gets none from loss_g
+    for p, g in zip(net.parameters(), expected_g, strict=True):
+        torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-7)
+    for p, g in zip(critic.parameters(), expected_d, strict=True):
+        torch.testing.assert_close(p.grad, g, rtol=1e-4, atol=1e-7)
+    # Adam moved every weight that has a gradient (the critic's head bias has none: it cancels
+    # in mean(D(fake)) − mean(D(real)) and does not enter the penalty)
+    params = (*net.parameters(), *critic.parameters())
+    moved = [not torch.equal(p.detach(), b) for p, b in zip(params, before, strict=True)]
+    has_grad = [bool(p.grad.abs().max() > 0) for p in params]
+    assert moved == has_grad and sum(has_grad) == len(params) - 1
+
+
+def test_l1_training_fits_a_batch(runtime):
+    config = TrainConfig(loss="l1", crop=64, batch_size=2, lr=1e-3)
+    torch.manual_seed(0)
+    state = build_state(config, runtime)
+    assert state.critic is None and state.opt_d is None
+    images, _ = _batch(2)
+    skeletons = torch.full((2, 1, 64, 64), 200, dtype=torch.uint8)
+    losses = [
+        train_step(state, images, skeletons, config=config, runtime=runtime)[0]["l1"]
+        for _ in range(12)
+    ]
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_evaluate_is_the_pixel_mean_l1(runtime):
+    torch.manual_seed(0)
+    state = build_state(TrainConfig(loss="l1", crop=64), runtime)
+    batches = [_batch(1, seed=1), _batch(2, seed=2)]
+    result = evaluate(state.net, batches, runtime=runtime)
+    errors = []
+    with torch.no_grad():
+        for images, skeletons in batches:
+            x, real = to_model_space(images, skeletons, runtime)
+            errors.append((state.net(x) - real).abs().flatten())
+    assert result["val_l1"] == pytest.approx(torch.cat(errors).mean().item(), rel=1e-5)
+    assert result["val_images"] == 3
+    with pytest.raises(ValueError, match="batches"):
+        evaluate(state.net, [], runtime=runtime)
+
+
+def test_fit_callbacks_previews_checkpoints_and_resume(tmp_path):
+    config = TrainConfig(
+        steps=3,
+        crop=64,
+        batch_size=1,
+        loss="l1",
+        preview_every=2,
+        checkpoint_every=2,
+        val_every=3,
+        num_workers=0,
+        device="cpu",
+    )
+    dataset = CropDataset.from_config([0, 1, 2], read_synthetic, config)
+    store = CheckpointStore(tmp_path, keep_last=5)
+    calls = []
+    val_calls = []
+
+    def val_fn(net, step):
+        val_calls.append(step)
+        return {"val_l1": 0.25}
+
+    state = fit(
+        config,
+        dataset,
+        checkpoints=store,
+        progress=False,
+        val_fn=val_fn,
+        on_step=lambda step, metrics, preview: calls.append((step, metrics, preview)),
+    )
+    assert state.step == 3 and [c[0] for c in calls] == [1, 2, 3]
+    assert [c[2] is None for c in calls] == [True, False, True]
+    preview = calls[1][2]
+    assert preview.shape == (64, 192, 3) and preview.dtype == np.uint8
+    image, skeleton = dataset[(1, 0)]  # step 2 trained on data position 1
+    np.testing.assert_array_equal(preview[:, :64], image.permute(1, 2, 0).numpy())
+    np.testing.assert_array_equal(preview[:, 64:128, 1], skeleton[0].numpy())
+    assert val_calls == [3] and calls[2][1]["val_l1"] == 0.25
+    assert all(np.isfinite(c[1]["loss_g"]) and c[1]["step_time_s"] > 0 for c in calls)
+
+    assert store.steps() == [2, 3]
+    checkpoint = store.latest()
+    assert checkpoint["format"] == CHECKPOINT_FORMAT and checkpoint["step"] == 3
+    assert {
+        "model",
+        "critic",
+        "opt_g",
+        "opt_d",
+        "scaler",
+        "rng",
+        "data",
+        "config",
+        "runtime",
+    } <= set(checkpoint)
+    assert set(checkpoint["rng"]) == {"python", "numpy", "torch", "cuda"}
+    assert checkpoint["data"]["next_step"] == 3 and checkpoint["data"]["crop"] == 64
+    assert TrainConfig.from_dict(checkpoint["config"]) == config
+    assert checkpoint["runtime"]["device"] == "cpu"
+    for name, value in state.net.state_dict().items():
+        assert torch.equal(checkpoint["model"][name], value)
+
+    calls.clear()
+    again = fit(
+        config, dataset, checkpoints=store, progress=False, on_step=lambda *a: calls.append(a)
+    )
+    assert again.step == 3 and calls == []  # already done: nothing re-run
+
+
+def test_fit_rejects_a_dataset_built_for_another_config(tmp_path):
+    config = TrainConfig(crop=64, batch_size=1, device="cpu")
+    dataset = CropDataset([0], read_synthetic, crop=128, batch_size=1)
+    with pytest.raises(ValueError, match="dataset: crop"):
+        fit(config, dataset, checkpoints=CheckpointStore(tmp_path))
+
+
+def test_restore_rejects_a_foreign_checkpoint(runtime):
+    config = TrainConfig(loss="l1", crop=64)
+    state = build_state(config, runtime)
+    with pytest.raises(ValueError, match="format"):
+        restore_state(state, {"format": "other"}, config)
