@@ -84,6 +84,38 @@ def build_parser() -> argparse.ArgumentParser:
     skel.add_argument("--method", choices=["jacobi", "harmonic"], default="jacobi")
     skel.add_argument("--seed", type=int, default=0)
     skel.add_argument("--threshold", type=int, default=200, help="marker threshold (default 200)")
+
+    extract = sub.add_parser(
+        "extract",
+        help="batch region export: images (files, folders, globs, URLs) + a checkpoint → regions",
+        description="Extract the regions of every input image with a trained model. Per image, "
+        "OUT/exports/<export>/<image>/ gets skeleton.png, labels.png (16-bit), flat.png and the "
+        "formats asked for; OUT/reports/<export>/report.md summarises the run.",
+    )
+    extract.add_argument("images", nargs="+", help="image files, folders, globs or URLs")
+    extract.add_argument("--checkpoint", required=True, help="a training checkpoint (.pt) or an imported one")
+    extract.add_argument("-o", "--output", required=True, help="output store (folder or URL)")
+    extract.add_argument("--decoder", choices=["simple", "full"], default="full",
+                         help="full: the original's post-processing + watershed on the image (default); simple: on the skeleton")
+    extract.add_argument("--short-side", type=int, default=1024, help="working resolution of the net (default 1024; 0 = image size)")
+    extract.add_argument("--tta", type=int, choices=[1, 4, 8], default=1, help="dihedral test-time augmentation")
+    extract.add_argument("--formats", default="labels,flat,regions",
+                         help="comma list of labels, flat, regions (Parquet table), coco, svg (default labels,flat,regions)")
+    extract.add_argument("--dask-address")
+
+    vis = sub.add_parser("visualize", help="fill each region of a region map with the image's median colour")
+    vis.add_argument("image", type=Path)
+    vis.add_argument("region", type=Path, help="region map (one colour per region) or 16-bit label PNG")
+    vis.add_argument("-o", "--output", type=Path, required=True)
+
+    ev = sub.add_parser("evaluate", help="score predicted region maps against ground truth (AP/OIS/ODS, F, covering, VI)")
+    ev.add_argument("pred_dir", type=Path, help="predicted region maps (paired by the name before the first '.')")
+    ev.add_argument("gt_dir", type=Path, help="ground-truth region maps")
+    ev.add_argument("-o", "--output", default="./regionflow-eval", help="where the report goes (default ./regionflow-eval)")
+
+    imp = sub.add_parser("import-weights", help="convert the original Keras weights (HDF5) into a regionflow checkpoint")
+    imp.add_argument("weights", type=Path, help="e.g. DanbooRegion2020UNet.net")
+    imp.add_argument("-o", "--output", type=Path, required=True, help="checkpoint file to write (.pt)")
     return parser
 
 
@@ -166,6 +198,60 @@ def cmd_skeletonize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_extract(args: argparse.Namespace) -> int:
+    from flows.export import region_export
+
+    config = {
+        "decoder": args.decoder,
+        "short_side": args.short_side or None,
+        "tta": args.tta,
+        "exports": [f.strip() for f in args.formats.split(",") if f.strip()],
+    }
+    result = region_export(args.images, str(args.checkpoint), args.output, config, dask_address=args.dask_address)
+    print(f"\nextract: {result['images']} images ({result['computed']} computed, {result['reused']} reused)")
+    print(f"exports: {result['exports']}")
+    print(f"report:  {result['report']}")
+    return 0
+
+
+def cmd_visualize(args: argparse.Namespace) -> int:
+    import cv2
+    import numpy as np
+
+    from regions.decode import flat_colour
+    from regions.labels import region_labels
+    from storage.images import read_image_file, write_image_file
+
+    image = read_image_file(args.image)
+    region = read_image_file(args.region, cv2.IMREAD_UNCHANGED)
+    labels = region.astype(np.int64) if region.ndim == 2 else region_labels(region).astype(np.int64)
+    if labels.shape != image.shape[:2]:
+        labels = cv2.resize(labels.astype(np.int32), image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    print(f"flat: {write_image_file(args.output, flat_colour(image, labels))} ({len(np.unique(labels))} regions)")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from tasks.evaluate import evaluate_folders
+
+    result = evaluate_folders(args.pred_dir, args.gt_dir, args.output)
+    print(f"evaluate: {result['images']} image pairs")
+    for key, value in result["scores"].items():
+        print(f"  {key:<20} {value:.5f}")
+    print(f"report: {result['report']}")
+    return 0
+
+
+def cmd_import_weights(args: argparse.Namespace) -> int:
+    from models.unet import RegionUNet
+    from models.weights import import_keras_weights
+    from storage.checkpoints import write_generator_checkpoint
+
+    net = import_keras_weights(args.weights, RegionUNet())
+    print(f"checkpoint: {write_generator_checkpoint(args.output, net.state_dict(), source=str(args.weights))}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     _quiet_prefect()
     parser = build_parser()
@@ -187,6 +273,14 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_ingest(args)
         if args.command == "skeletonize":
             return cmd_skeletonize(args)
+        if args.command == "extract":
+            return cmd_extract(args)
+        if args.command == "visualize":
+            return cmd_visualize(args)
+        if args.command == "evaluate":
+            return cmd_evaluate(args)
+        if args.command == "import-weights":
+            return cmd_import_weights(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"regionflow {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -51,10 +51,17 @@ def extract_flow(
     upstream: str,
     config: dict | None = None,
     checkpoint: str | None = None,
+    sample_ids: list[str] | None = None,
     dask_address: str | None = None,
 ) -> dict:
     """Predict, decode and score regions for a split; write exports and the report."""
     cfg = to_dict(ExtractConfig(**(config or {})))
     return _run_stage(
-        extract_regions, Store(store), config=cfg, upstream=upstream, checkpoint=checkpoint, dask_address=dask_address
+        extract_regions,
+        Store(store),
+        config=cfg,
+        upstream=upstream,
+        checkpoint=checkpoint,
+        sample_ids=sample_ids,
+        dask_address=dask_address,
     )

@@ -44,3 +44,9 @@ def code_fingerprint(*packages: str) -> str:
             digest.update(str(source.relative_to(root)).encode())
             digest.update(source.read_bytes())
     return digest.hexdigest()
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """Cheap identity of a local file: path, size and modification time."""
+    stat = Path(path).stat()
+    return fingerprint([str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns])

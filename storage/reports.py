@@ -85,7 +85,7 @@ def render_markdown(title: str, rows: list[dict[str, Any]], scores: dict[str, fl
 
 
 def write_report(
-    store: Store, report_id: str, rows: list[dict[str, Any]], scores: dict[str, float], *, writer: ExportWriter, title: str
+    store: Store, report_id: str, rows: list[dict[str, Any]], scores: dict[str, float], *, writer: ExportWriter | None, title: str
 ) -> dict[str, str]:
     """Write metrics.parquet, summary.json, plots, preview and report.md; return their URLs."""
     base = (REPORTS, report_id)
@@ -97,7 +97,7 @@ def write_report(
     if plot:
         store.write_bytes(plot, *base, "precision_vs_scale.png")
         images["Precision vs scale"] = "precision_vs_scale.png"
-    preview = _preview(writer, rows[0]["id"], store) if rows else None
+    preview = _preview(writer, rows[0]["id"], store) if rows and writer is not None else None
     if preview:
         store.write_bytes(preview, *base, "preview.png")
         images[f"Preview: {rows[0]['id']} (image | skeleton map | regions)"] = "preview.png"

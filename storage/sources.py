@@ -86,3 +86,66 @@ def _write_png(path: Path, image) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data.tobytes())
     os.replace(tmp, path)
+
+
+def gather_images(store: Store, inputs: list[str]) -> Path:
+    """Files, folders, globs and URLs of images → one local folder of them (for batch export).
+
+    Local files are linked (copied where links are impossible); URLs are fetched. The folder is
+    named by the inputs' fingerprint, so the same request reuses it.
+    """
+    import glob
+    import shutil
+
+    from storage.layout import IMAGE_SUFFIXES
+
+    if not inputs:
+        raise ValueError("inputs: no images given")
+    folder = source_cache_dir(store) / f"inputs-{fingerprint(sorted(inputs))[:12]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    found: list[Path] = []
+    for item in inputs:
+        if "://" in item and not item.startswith("file://"):
+            from storage.fetch import materialize
+
+            fetched = Path(materialize(item, source_cache_dir(store)))
+            found += [fetched] if fetched.is_file() else _images_under(fetched, IMAGE_SUFFIXES)
+            continue
+        path = Path(item.removeprefix("file://")).expanduser()
+        if path.is_dir():
+            found += _images_under(path, IMAGE_SUFFIXES)
+        elif path.is_file():
+            found.append(path)
+        else:
+            matches = [Path(p) for p in sorted(glob.glob(item, recursive=True))]
+            if not matches:
+                raise FileNotFoundError(f"inputs: {item} matches no file")
+            found += [p for p in matches if p.is_file()]
+    if not found:
+        raise FileNotFoundError("inputs: no image files found")
+    used: set[str] = set()
+    for source in found:
+        name = source.name
+        stem, suffix = source.stem, source.suffix
+        n = 1
+        while name in used:  # two inputs with one name: keep both
+            name = f"{stem}-{n}{suffix}"
+            n += 1
+        used.add(name)
+        target = folder / name
+        if target.exists() or target.is_symlink():
+            target.unlink()
+        try:
+            target.symlink_to(source.resolve())
+        except OSError:
+            shutil.copy2(source, target)
+    return folder
+
+
+def _images_under(folder: Path, suffixes) -> list[Path]:
+    from storage.layout import natural_key
+
+    return sorted(
+        (p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes),
+        key=lambda p: natural_key(str(p)),
+    )

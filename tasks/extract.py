@@ -63,17 +63,30 @@ def predict_skeletons(store: Store, sample_ids: list[str], config: ExtractConfig
     from storage.checkpoints import read_checkpoint
 
     device = resolve_device("auto")
-    net = load_generator(read_checkpoint(checkpoint)).to(device)
+    net = load_generator(read_checkpoint(checkpoint), device=device)
     inference = InferenceConfig(short_side=config.short_side, tta=config.tta)
     for sid in tqdm(sample_ids, desc="predict", unit="image"):
         writer.write_image(sid, "skeleton.png", predict_skeleton(net, read_array(store, sid, "image"), config=inference, device=device))
 
 
 @task(name="extract-regions")
-def extract_regions(store_url: str, config: dict, upstream: str, checkpoint: str | None = None, dask_address: str | None = None) -> dict:
-    """Regions for every image of a split, with exports and (where ground truth exists) metrics."""
+def extract_regions(
+    store_url: str,
+    config: dict,
+    upstream: str,
+    checkpoint: str | None = None,
+    sample_ids: list[str] | None = None,
+    dask_address: str | None = None,
+) -> dict:
+    """Regions for every image of a split (or of `sample_ids`), with exports and, where ground
+    truth exists, metrics."""
     store, cfg, log = Store(store_url), ExtractConfig(**config), stage_logger("extract")
-    ids = [r["id"] for r in read_manifest(store) if r["split"] == cfg.split and r["status"] == "ok"][: cfg.max_images]
+    wanted = set(sample_ids) if sample_ids is not None else None
+    ids = [
+        r["id"]
+        for r in read_manifest(store)
+        if r["split"] == cfg.split and r["status"] == "ok" and (wanted is None or r["id"] in wanted)
+    ][: cfg.max_images]
     config_fp = fingerprint({"config": cfg, "upstream": upstream, "checkpoint": checkpoint, "code": code_fingerprint("regions", "models")})
     export_id = f"{cfg.split}-{config_fp[:12]}"
     stage, writer = f"extract-{export_id}", ExportWriter(store, export_id)

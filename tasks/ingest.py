@@ -65,9 +65,8 @@ def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestCon
             labels = region_labels(checked.region_map)
             write_array(store, sample.id, "labels", labels)
             row.update(n_regions=int(labels.max()), **annotation_quality(checked.image, labels))
-    rec.write_record(
-        store, STAGE, sample.id, {"input": input_sha, "config": sample_config_fingerprint(config), "row": row}
-    )
+    record = {"input": input_sha, "config": sample_config_fingerprint(config), "source": config.source, "row": row}
+    rec.write_record(store, STAGE, sample.id, record)
     return row
 
 
@@ -88,7 +87,8 @@ def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_a
     config_fp = sample_config_fingerprint(cfg)
     done = rec.read_records(store, STAGE)
     todo = rec.pending({sid: {"input": d, "config": config_fp} for sid, d in digests.items()}, done)
-    retired = sorted(set(done) - set(by_id))
+    # Only this source's samples retire: a store may also hold other sources (batch exports).
+    retired = sorted(sid for sid, r in done.items() if r.get("source") == cfg.source and sid not in by_id)
     for sid in retired:
         remove_sample(store, sid)
         rec.remove_record(store, STAGE, sid)
@@ -103,23 +103,25 @@ def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_a
             store=store,
             config=cfg,
         )
-    rows = {sid: done[sid]["row"] for sid in by_id if sid not in todo} | {r["id"]: r for r in fresh}
+    kept = {sid: r["row"] for sid, r in done.items() if sid not in retired and sid not in todo}
+    rows = kept | {r["id"]: r for r in fresh}
     write_manifest(store, list(rows.values()))
-    quarantined = {r["id"]: r["reason"] for r in rows.values() if r["status"] == "quarantined"}
+    quarantined = {sid: rows[sid]["reason"] for sid in by_id if rows[sid]["status"] == "quarantined"}
     for sid, reason in quarantined.items():
         log.warning("quarantined %s: %s", sid, reason)
     if cfg.strict and quarantined:
         raise RuntimeError(f"ingest --strict: {len(quarantined)} samples quarantined")
     return {
-        "samples": len(rows),
+        "samples": len(by_id),
         "ingested": len(fresh),
-        "unchanged": len(rows) - len(fresh),
+        "unchanged": len(by_id) - len(fresh),
         "retired": len(retired),
         "quarantined": len(quarantined),
         "quarantine": quarantined,
         "manifest": store.url_of(MANIFEST),
         "changed_ids": sorted(todo) + retired,
-        "fingerprint": fingerprint(sorted((r["id"], r["input_sha256"], r["status"]) for r in rows.values())),
+        "ids": sorted(sid for sid in by_id if rows[sid]["status"] == "ok"),
+        "fingerprint": fingerprint(sorted((sid, rows[sid]["input_sha256"], rows[sid]["status"]) for sid in by_id)),
     }
 
 
@@ -134,3 +136,12 @@ def locate_source(store_url: str, config: dict) -> dict:
                 st = path.stat()
                 listing.append((str(path), st.st_size, st.st_mtime_ns))
     return {"folder": str(folder), "samples": len(samples), "fingerprint": fingerprint(listing)}
+
+
+@task(name="gather-inputs")
+def gather_inputs(store_url: str, inputs: list[str]) -> dict:
+    """Collect the images to export (files, folders, globs, URLs) into one source folder."""
+    from storage.sources import gather_images
+
+    folder = gather_images(Store(store_url), inputs)
+    return {"folder": str(folder)}

@@ -1,0 +1,37 @@
+"""Batch region export: images (files, folders, globs, URLs) + a checkpoint → regions on disk."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.stages import extract_flow, ingest_flow
+from storage.fingerprints import file_fingerprint
+from storage.store import default_store_url
+from tasks.ingest import gather_inputs
+
+
+@flow(name="region-export", log_prints=True)
+def region_export(
+    inputs: list[str],
+    checkpoint: str,
+    output: str | None = None,
+    config: dict | None = None,
+    dask_address: str | None = None,
+) -> dict:
+    """Extract regions from every input image with the model in `checkpoint`.
+
+    `config` overrides ExtractConfig fields (decoder, short_side, tta, exports). Outputs land in
+    `<output>/exports/<export>/<image>/` with a report in `<output>/reports/<export>/`.
+    """
+    store = output or default_store_url()
+    source = gather_inputs(store, inputs)
+    ingest = ingest_flow(store, {"source": source["folder"]}, dask_address=dask_address)
+    extract_config = {**(config or {}), "split": "images", "predictor": "model"}
+    return extract_flow(
+        store,
+        f"{ingest['fingerprint']}:{file_fingerprint(checkpoint)}",
+        extract_config,
+        checkpoint=checkpoint,
+        sample_ids=ingest["ids"],
+        dask_address=dask_address,
+    )
