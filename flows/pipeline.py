@@ -12,6 +12,8 @@ from tasks.config import PipelineConfig
 def pipeline(store: str, config: dict | None = None) -> dict:
     """Run every stage on `store`; `config` is a (partial) PipelineConfig as a dict."""
     cfg = PipelineConfig.from_dict(config or {}).to_dict()
+    # The training config names the target it learns; the skeleton stage computes that one.
+    cfg["skeleton"]["method"] = cfg["train"]["target"]
     dask = cfg["dask_address"]
     ingest = ingest_flow(store, cfg["ingest"], dask_address=dask)
     skeleton = skeletonize_flow(store, ingest["fingerprint"], cfg["skeleton"], dask_address=dask)

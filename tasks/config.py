@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from models.config import TrainConfig
 
 T = TypeVar("T")
+EXPORT_FORMATS = ("labels", "flat", "regions", "coco", "svg")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ class SkeletonConfig:
     seed: int = 0  # noise seed; each sample mixes in its id
     splits: tuple[str, ...] = ("train", "val")
 
+    def __post_init__(self) -> None:
+        if self.method not in ("jacobi", "harmonic"):
+            raise ValueError(f"method: expected 'jacobi' or 'harmonic', got {self.method!r}")
+        if self.rounds < 1:
+            raise ValueError(f"rounds: must be >= 1, got {self.rounds}")
+
 
 @dataclass(frozen=True)
 class ExtractConfig:
@@ -54,8 +61,20 @@ class ExtractConfig:
     decoder: str = "simple"  # "simple" or "full"
     short_side: int | None = None  # working resolution of the net; None = the image's own
     tta: int = 1  # dihedral test-time augmentation: 1, 4 or 8
-    exports: tuple[str, ...] = ("labels", "flat", "regions")
+    exports: tuple[str, ...] = ("labels", "flat", "regions")  # also: "coco", "svg"
     max_images: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, value, allowed in (
+            ("predictor", self.predictor, ("model", "ground_truth")),
+            ("decoder", self.decoder, ("simple", "full")),
+            ("tta", self.tta, (1, 4, 8)),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
+        unknown = set(self.exports) - set(EXPORT_FORMATS)
+        if unknown:
+            raise ValueError(f"exports: unknown formats {sorted(unknown)} (known: {', '.join(EXPORT_FORMATS)})")
 
 
 @dataclass(frozen=True)

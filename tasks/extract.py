@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 from prefect import task
 
+from regions.coco import coco_annotations, coco_document
 from regions.decode import decode_full, decode_simple, flat_colour
+from regions.region_table import region_table
+from regions.svg import svg_document
 from regions.metrics import image_metrics, summarize
 from storage import records as rec
 from storage.exports import ExportWriter
@@ -37,6 +40,14 @@ def extract_one(sample_id: str, *, store: Store, config: ExtractConfig, writer: 
         writer.write_labels(sample_id, labels)
     if "flat" in config.exports:
         writer.write_image(sample_id, "flat.png", flat_colour(image, labels))
+    if "regions" in config.exports:
+        writer.write_table(sample_id, "regions.parquet", region_table(labels, image))
+    if "coco" in config.exports:
+        h, w = labels.shape
+        images = [{"id": 1, "file_name": f"{sample_id}.png", "height": h, "width": w}]
+        writer.write_json(sample_id, "coco.json", coco_document(images, coco_annotations(labels, image_id=1)))
+    if "svg" in config.exports:
+        writer.write(sample_id, "regions.svg", svg_document(labels, image).encode())
     row: dict = {"id": sample_id, "n_regions": int(labels.max())}
     if has_array(store, sample_id, "labels"):
         row.update(image_metrics(read_array(store, sample_id, "labels"), labels))

@@ -67,3 +67,33 @@ def test_changing_one_stage_recomputes_it_and_the_ones_after(first_run):
     config["extract"]["decoder"] = "full"
     only_extract = run(store_path, config)
     assert [only_extract[s]["state"] for s in STAGES] == ["Cached", "Cached", "Cached", "Completed"]
+
+
+def test_batch_export_beside_the_dataset(first_run, tmp_path):
+    """A batch export into the training store adds its images and retires nothing."""
+    import cv2
+
+    from flows.export import region_export
+    from regions.synthetic import synthetic_sample
+
+    store_path, result = first_run
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for n in (1, 2):
+        cv2.imwrite(str(pages / f"page{n}.jpg"), synthetic_sample(100 + n, height=80, width=112)[0])
+    (pages / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    before = {r["id"] for r in read_manifest(Store(store_path))}
+
+    formats = ["labels", "flat", "regions", "coco", "svg"]
+    out = region_export(
+        [str(pages)], result["train"]["checkpoint"], str(store_path),
+        {"decoder": "simple", "short_side": None, "exports": formats},
+    )
+    assert out["images"] == 2
+    manifest = {r["id"]: r for r in read_manifest(Store(store_path))}
+    assert before <= set(manifest), "the dataset's samples must survive an export"
+    assert manifest["images-broken"]["status"] == "quarantined"
+    export = store_path / "exports" / out["exports"].rsplit("/", 1)[-1] / "images-page1"
+    labels = cv2.imread(str(export / "labels.png"), cv2.IMREAD_UNCHANGED)
+    assert labels.dtype == np.uint16 and labels.shape == (80, 112) and labels.min() >= 1
+    assert {p.name for p in export.iterdir()} >= {"skeleton.png", "flat.png", "regions.parquet", "coco.json", "regions.svg"}
