@@ -1,4 +1,7 @@
-"""The whole pipeline: ingest → skeletonize → train → extract, each stage cached and resumable."""
+"""The whole pipeline (ingest → skeletonize → train → extract) and the scheduled dataset refresh.
+
+Every stage is cached and resumable, so the refresh processes only new or changed samples.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,16 @@ from flows.stages import extract_flow, ingest_flow, skeletonize_flow, train_flow
 from tasks.config import PipelineConfig
 
 
-@flow(name="pipeline", log_prints=True)
-def pipeline(store: str, config: dict | None = None) -> dict:
-    """Run every stage on `store`; `config` is a (partial) PipelineConfig as a dict."""
+def run_stages(store: str, config: dict | None, *, through_extract: bool) -> dict:
     cfg = PipelineConfig.from_dict(config or {}).to_dict()
     # The training config names the target it learns; the skeleton stage computes that one.
     cfg["skeleton"]["method"] = cfg["train"]["target"]
     dask = cfg["dask_address"]
     ingest = ingest_flow(store, cfg["ingest"], dask_address=dask)
     skeleton = skeletonize_flow(store, ingest["fingerprint"], cfg["skeleton"], dask_address=dask)
+    result = {"ingest": ingest, "skeletonize": skeleton}
+    if not through_extract:
+        return result
     train = train_flow(store, skeleton["fingerprint"], cfg["train"])
     extract = extract_flow(
         store,
@@ -25,4 +29,16 @@ def pipeline(store: str, config: dict | None = None) -> dict:
         checkpoint=train["checkpoint"],
         dask_address=dask,
     )
-    return {"ingest": ingest, "skeletonize": skeleton, "train": train, "extract": extract}
+    return {**result, "train": train, "extract": extract}
+
+
+@flow(name="pipeline", log_prints=True)
+def pipeline(store: str, config: dict | None = None) -> dict:
+    """Run every stage on `store`; `config` is a (partial) PipelineConfig as a dict."""
+    return run_stages(store, config, through_extract=True)
+
+
+@flow(name="dataset-refresh", log_prints=True)
+def dataset_refresh(store: str, config: dict | None = None, retrain: bool = False) -> dict:
+    """Ingest + skeletonize incrementally; with `retrain`, also train and evaluate on the result."""
+    return run_stages(store, config, through_extract=retrain)
