@@ -164,7 +164,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from flows.stages import ingest_flow
 
     config = {"source": args.source, "strict": args.strict, "sha256": args.sha256}
-    result = ingest_flow(args.store, config, dask_address=args.dask_address)
+    try:
+        result = ingest_flow(args.store, config, dask_address=args.dask_address)
+    except RuntimeError as exc:
+        if not args.strict:
+            raise
+        print(f"regionflow ingest: {exc}", file=sys.stderr)
+        return 1
     print(
         f"\ningest: {result['samples']} samples — {result['ingested']} ingested, "
         f"{result['unchanged']} unchanged, {result['retired']} retired, {result['quarantined']} quarantined"
@@ -172,6 +178,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for sample_id, reason in result.get("quarantine", {}).items():
         print(f"  quarantined {sample_id}: {reason}")
     print(f"manifest: {result['manifest']}")
+    print(f"report:   {result['report']}")
     return 0
 
 

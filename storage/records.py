@@ -56,3 +56,9 @@ def pending(
         if record is None or any(record.get(k) != v for k, v in expected.items()):
             todo.append(sid)
     return todo
+
+
+def remove_sample_records(store: Store, sample_id: str) -> None:
+    """Forget a sample in every stage (it was retired from its source)."""
+    for stage in store.listdir(RECORDS):
+        remove_record(store, stage, sample_id)

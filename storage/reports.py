@@ -108,3 +108,57 @@ def write_report(
         "metrics": store.url_of(*base, "metrics.parquet"),
         "markdown": markdown,
     }
+
+
+QUALITY_MEASURES = ("small_region_area", "regions_per_megapixel", "largest_region_share", "unfinished")
+
+
+def _quality_plot(rows: list[dict[str, Any]]) -> bytes | None:
+    """Histograms of the per-sample annotation quality measures."""
+    values = {m: [r[m] for r in rows if r.get(m) is not None] for m in QUALITY_MEASURES}
+    if not any(values.values()):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(QUALITY_MEASURES), figsize=(14, 3), dpi=100)
+    for ax, (name, data) in zip(axes, values.items(), strict=True):
+        ax.hist(data, bins=20, color="#4c72b0")
+        ax.set_title(name.replace("_", " "), fontsize=9)
+        ax.tick_params(labelsize=8)
+    axes[0].set_ylabel("samples")
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def write_ingest_report(store: Store, rows: list[dict[str, Any]], summary: dict[str, Any]) -> dict[str, str]:
+    """`reports/ingest/report.md` + quality.png: counts, quarantined samples, quality spread."""
+    base = (REPORTS, "ingest")
+    ok = [r for r in rows if r["status"] == "ok"]
+    bad = [r for r in rows if r["status"] != "ok"]
+    lines = [
+        "# Ingest",
+        "",
+        "| samples | ingested | unchanged | retired | quarantined |",
+        "|---|---|---|---|---|",
+        f"| {summary['samples']} | {summary['ingested']} | {summary['unchanged']} | {summary['retired']} | {summary['quarantined']} |",
+    ]
+    flagged = [r for r in ok if r.get("flags")]
+    if bad:
+        lines += ["", "## Quarantined", "", "| sample | reason |", "|---|---|"]
+        lines += [f"| {r['id']} | {r['reason']} |" for r in bad]
+    if flagged:
+        lines += ["", f"## Flagged ({len(flagged)} ingested with a warning)", "", "| sample | flags |", "|---|---|"]
+        lines += [f"| {r['id']} | {', '.join(r['flags'])} |" for r in flagged[:50]]
+    plot = _quality_plot(ok)
+    if plot:
+        store.write_bytes(plot, *base, "quality.png")
+        lines += ["", "## Annotation quality", "", "![quality](quality.png)"]
+    markdown = "\n".join(lines) + "\n"
+    store.write_bytes(markdown.encode(), *base, "report.md")
+    return {"report": store.url_of(*base, "report.md"), "markdown": markdown}

@@ -6,6 +6,7 @@ skeleton: (H, W) uint8 target. One writer per sample, one write call per array.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -17,6 +18,9 @@ SAMPLES = "samples.zarr"
 CHUNK = 512
 
 
+_OPEN_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=8)
 def _group(url: str) -> zarr.Group:
     store = Store(url)
@@ -24,7 +28,10 @@ def _group(url: str) -> zarr.Group:
 
 
 def samples_group(store: Store) -> zarr.Group:
-    return _group(store.url)
+    # Two threads creating the group of a fresh store at once can read a half-written root
+    # zarr.json; open (and create) it under a lock, once per process.
+    with _OPEN_LOCK:
+        return _group(store.url)
 
 
 def write_array(store: Store, sample_id: str, name: str, array: np.ndarray) -> None:

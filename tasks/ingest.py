@@ -9,6 +9,7 @@ from storage import records as rec
 from storage.fingerprints import code_fingerprint, fingerprint, sha256_bytes
 from storage.layout import SampleFiles
 from storage.manifest import MANIFEST, manifest_row, write_manifest
+from storage.reports import write_ingest_report
 from storage.samples import remove_sample, write_array
 from storage.sources import open_source
 from storage.store import Store
@@ -91,7 +92,7 @@ def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_a
     retired = sorted(sid for sid, r in done.items() if r.get("source") == cfg.source and sid not in by_id)
     for sid in retired:
         remove_sample(store, sid)
-        rec.remove_record(store, STAGE, sid)
+        rec.remove_sample_records(store, sid)
     log.info("ingest: %d samples, %d to process, %d retired", len(samples), len(todo), len(retired))
     with dask_client(dask_address) as client:
         fresh = map_units(
@@ -109,9 +110,7 @@ def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_a
     quarantined = {sid: rows[sid]["reason"] for sid in by_id if rows[sid]["status"] == "quarantined"}
     for sid, reason in quarantined.items():
         log.warning("quarantined %s: %s", sid, reason)
-    if cfg.strict and quarantined:
-        raise RuntimeError(f"ingest --strict: {len(quarantined)} samples quarantined")
-    return {
+    summary = {
         "samples": len(by_id),
         "ingested": len(fresh),
         "unchanged": len(by_id) - len(fresh),
@@ -123,6 +122,23 @@ def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_a
         "ids": sorted(sid for sid in by_id if rows[sid]["status"] == "ok"),
         "fingerprint": fingerprint(sorted((sid, rows[sid]["input_sha256"], rows[sid]["status"]) for sid in by_id)),
     }
+    report = write_ingest_report(store, [rows[sid] for sid in by_id], summary)
+    publish_ingest(summary, report["markdown"])
+    if cfg.strict and quarantined:
+        raise RuntimeError(f"ingest --strict: {len(quarantined)} samples quarantined: {quarantined}")
+    return {**summary, "report": report["report"]}
+
+
+def publish_ingest(summary: dict, markdown: str) -> None:
+    """A table artifact of the counts and the report as markdown (inside a Prefect run only)."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+    from prefect.context import TaskRunContext
+
+    if TaskRunContext.get() is None:
+        return
+    counts = ("samples", "ingested", "unchanged", "retired", "quarantined")
+    create_table_artifact(table=[{k: summary[k] for k in counts}], key="ingest-summary", description="ingest counts")
+    create_markdown_artifact(markdown=markdown, key="ingest-report", description="ingest report")
 
 
 @task(name="locate-source")

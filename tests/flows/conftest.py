@@ -37,3 +37,20 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(autouse=True)
+def prefect_console_on_real_stderr():
+    """Prefect's console handler keeps the stream it was created with; when that was a test's
+    captured stderr, later tests log into a closed file (and flows fail). Point it at the real one."""
+    import logging
+    import sys
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.stream = sys.__stderr__  # not setStream(): it flushes the closed one
+                handler.console.file = sys.__stderr__
+    yield

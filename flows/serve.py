@@ -1,0 +1,111 @@
+"""`regionflow serve`: the three deployments, run by this process (no work pool, no worker).
+
+Served deployments are named `<flow>/serve` (e.g. `region-export/serve`), apart from the work-pool
+deployments of `prefect.yaml` (`<flow>/<flow>`): a served upsert over a work-pool deployment of the
+same name keeps its work pool and loses its code location, and its runs crash. Flows are loaded
+by module path (the project is installed), so the served runs do not depend on any working
+directory. Needs a Prefect server (`prefect server start`).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from prefect import serve
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+
+from flows.export import region_export
+from flows.pipeline import dataset_refresh, pipeline
+from storage.store import Store, default_store_url
+
+DEFAULT_REFRESH_CRON = "0 3 * * *"  # daily at 03:00 UTC
+DEFAULT_NAME = "serve"
+TAGS = ["regionflow"]
+
+
+def deployments(
+    store: str, *, refresh_cron: str = DEFAULT_REFRESH_CRON, name: str = DEFAULT_NAME
+) -> list[RunnerDeployment]:
+    """`pipeline/<name>`, `dataset-refresh/<name>` (on `refresh_cron`, UTC) and
+    `region-export/<name>`, all on `store`.
+
+    A local `store` is made absolute, so outputs land in the same place whatever folder the
+    runs start in.
+    """
+    if not name or "/" in name:
+        raise ValueError(f"name: expected a deployment name without '/', got {name!r}")
+    url = Store(store).url
+    common = {"name": name, "tags": TAGS, "entrypoint_type": EntrypointType.MODULE_PATH}
+    try:
+        refresh = dataset_refresh.to_deployment(
+            **common,
+            cron=refresh_cron,
+            parameters={"store": url, "config": {}, "retrain": False},
+            description="incremental ingest + skeletonize; retrain=true also trains and extracts",
+        )
+    except ValueError as exc:  # pydantic's ValidationError: keep its one-line reason
+        errors = getattr(exc, "errors", None)
+        reason = errors()[0]["msg"] if callable(errors) else str(exc)
+        raise ValueError(f"refresh_cron: {refresh_cron!r} is not a cron schedule ({reason})") from None
+    return [
+        pipeline.to_deployment(
+            **common,
+            parameters={"store": url, "config": {}},
+            description="ingest → skeletonize → train → extract on one store",
+        ),
+        refresh,
+        region_export.to_deployment(
+            **common,
+            parameters={"output": url},
+            description="batch region export: images + a checkpoint → regions",
+        ),
+    ]
+
+
+def serve_all(
+    store: str,
+    *,
+    refresh_cron: str = DEFAULT_REFRESH_CRON,
+    name: str = DEFAULT_NAME,
+    limit: int | None = None,
+) -> None:
+    """Register the three deployments and run their flow runs here until interrupted.
+
+    `limit` caps concurrent runs (None: no cap). Blocks; Ctrl-C (SIGINT) or SIGTERM stops it
+    and pauses the refresh schedule, as `prefect.serve` does.
+    """
+    serve(*deployments(store, refresh_cron=refresh_cron, name=name), limit=limit)
+
+
+def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """The `serve` subcommand, for `flows.cli.build_parser`."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve the pipeline, dataset-refresh (cron) and region-export deployments from this process",
+        description="Register the pipeline, dataset-refresh and region-export deployments with the "
+        "Prefect server at $PREFECT_API_URL and run their flow runs here until Ctrl-C. "
+        "Start runs with e.g. `prefect deployment run region-export/serve "
+        "--param inputs='[\"pages/\"]' --param checkpoint=model.pt`.",
+    )
+    parser.add_argument(
+        "--store",
+        default=default_store_url(),
+        help="the store every deployment uses by default (default: $REGIONFLOW_STORE or ./regionflow-store)",
+    )
+    parser.add_argument(
+        "--cron",
+        default=DEFAULT_REFRESH_CRON,
+        help=f"dataset-refresh schedule, cron syntax in UTC (default {DEFAULT_REFRESH_CRON!r})",
+    )
+    parser.add_argument(
+        "--name",
+        default=DEFAULT_NAME,
+        help=f"deployment name under each flow (default {DEFAULT_NAME!r}: region-export/{DEFAULT_NAME}, ...)",
+    )
+    parser.add_argument("--limit", type=int, default=None, help="at most this many runs at once")
+    return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    serve_all(args.store, refresh_cron=args.cron, name=args.name, limit=args.limit)
+    return 0
