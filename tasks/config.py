@@ -85,8 +85,7 @@ class PipelineConfig:
     skeleton: SkeletonConfig = field(default_factory=SkeletonConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
-    dask_address: str | None = None
-    workers: int | None = None
+    dask_address: str | None = None  # None: $DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine
 
     @classmethod
     def demo(cls) -> PipelineConfig:

@@ -39,12 +39,13 @@ def worker_logger(name: str) -> logging.Logger:
 
 
 def stage_logger(name: str) -> logging.Logger:
-    try:
-        from prefect import get_run_logger
+    """The Prefect run logger inside a run (logs reach the UI), plain logging outside one."""
+    from prefect import get_run_logger
+    from prefect.context import TaskRunContext
 
-        return get_run_logger()  # type: ignore[return-value]
-    except Exception:
+    if TaskRunContext.get() is None:
         return worker_logger(name)
+    return get_run_logger()  # type: ignore[return-value]
 
 
 def one_thread_kernels() -> None:
@@ -59,13 +60,12 @@ class StageProgress:
     """A Prefect progress artifact for a stage (a no-op outside a Prefect run)."""
 
     def __init__(self, key: str, description: str):
-        self.artifact_id = None
-        try:
-            from prefect.artifacts import create_progress_artifact
+        from prefect.artifacts import create_progress_artifact
+        from prefect.context import TaskRunContext
 
+        self.artifact_id = None
+        if TaskRunContext.get() is not None:  # outside a run the terminal progress bar remains
             self.artifact_id = create_progress_artifact(progress=0.0, key=key, description=description)
-        except Exception:  # not inside a run: progress bars in the terminal still show
-            self.artifact_id = None
 
     def __call__(self, done: int, total: int) -> None:
         if self.artifact_id is None:
