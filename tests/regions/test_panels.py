@@ -1,0 +1,190 @@
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from regions.comic_synth import synth_page
+from regions.cuts import Cut
+from regions.panel_eval import evaluate_panels
+from regions.panels import (
+    Panel,
+    detect_panels,
+    draw_panels,
+    gutter_mask,
+    panels_to_kumiko,
+    reading_order,
+    speech_bubbles,
+)
+
+
+def _page(size=(300, 400), background=(255, 255, 255)):
+    w, h = size
+    page = np.empty((h, w, 3), np.uint8)
+    page[:] = background
+    return page
+
+
+def _framed(page, x0, y0, x1, y1, fill=(90, 160, 40)):
+    """A bordered panel covering [x0, x1) × [y0, y1) with a small figure inside."""
+    page[y0:y1, x0:x1] = fill
+    page[y0 : y0 + 3, x0:x1] = page[y1 - 3 : y1, x0:x1] = 0
+    page[y0:y1, x0 : x0 + 3] = page[y0:y1, x1 - 3 : x1] = 0
+    cv2.circle(page, ((x0 + x1) // 2, (y0 + y1) // 2), 12, (20, 20, 200), -1)
+
+
+def _mirror(boxes, width):
+    return [(width - x - w, y, w, h) for x, y, w, h in boxes]
+
+
+@pytest.fixture
+def two_rows():
+    page = _page()
+    _framed(page, 20, 20, 140, 180)  # A
+    _framed(page, 150, 20, 280, 180, (200, 120, 60))  # B
+    _framed(page, 20, 190, 280, 380, (60, 60, 160))  # C
+    return page
+
+
+def test_rows_top_to_bottom_ltr_and_rtl(two_rows):
+    before = two_rows.copy()
+    ltr = detect_panels(two_rows, direction="ltr")
+    assert [p.box for p in ltr] == [(20, 20, 120, 160), (150, 20, 130, 160), (20, 190, 260, 190)]
+    rtl = detect_panels(two_rows, direction="rtl")
+    assert [p.box for p in rtl] == [(150, 20, 130, 160), (20, 20, 120, 160), (20, 190, 260, 190)]
+    assert all(p.source == "xy-cut" and p.confidence == 1.0 for p in ltr)
+    np.testing.assert_array_equal(two_rows, before)
+
+
+@pytest.mark.parametrize("background", [(0, 0, 0), (180, 220, 240)])
+def test_black_and_tinted_gutters_with_jpeg(background):
+    page = _page(background=background)
+    _framed(page, 20, 20, 140, 180, (250, 250, 250))
+    _framed(page, 150, 20, 280, 180, (200, 120, 60))
+    _framed(page, 20, 190, 280, 380, (60, 60, 160))
+    ok, data = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    assert ok
+    found = detect_panels(cv2.imdecode(data, cv2.IMREAD_COLOR))
+    truth = [(20, 20, 120, 160), (150, 20, 130, 160), (20, 190, 260, 190)]
+    assert evaluate_panels([found], [truth])["f1"] == 1.0
+    # On black, the black frame joins the gutter: boxes shrink by at most the frame.
+    for p, t in zip(found, truth, strict=True):
+        assert max(abs(a - b) for a, b in zip(p.box, t, strict=True)) <= 6
+
+
+def test_vertical_gradient_gutter():
+    # (A frame within 40 levels of the gutter would join it, as black frames do on black.)
+    page = _page()
+    page[:] = np.linspace(90, 240, page.shape[0]).astype(np.uint8)[:, None, None]
+    _framed(page, 20, 20, 140, 180)
+    _framed(page, 150, 20, 280, 180, (200, 120, 60))
+    _framed(page, 20, 190, 280, 380, (255, 255, 255))
+    assert [p.box for p in detect_panels(page)] == [
+        (20, 20, 120, 160),
+        (150, 20, 130, 160),
+        (20, 190, 260, 190),
+    ]
+
+
+def test_bubble_bridging_a_gutter_is_set_aside(two_rows):
+    page = two_rows
+    cv2.ellipse(page, (145, 100), (40, 22), 0, 0, 360, (255, 255, 255), -1, cv2.LINE_AA)
+    cv2.ellipse(page, (145, 100), (40, 22), 0, 0, 360, (0, 0, 0), 2, cv2.LINE_AA)
+    cv2.putText(page, "HEY", (125, 106), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+    bubbles = speech_bubbles(page, gutter_mask(page))
+    ys, xs = np.nonzero(bubbles)
+    assert abs(xs.mean() - 145) < 3 and abs(ys.mean() - 100) < 3
+    found = [p.box for p in detect_panels(page)]
+    assert found == [(20, 20, 120, 160), (150, 20, 130, 160), (20, 190, 260, 190)]
+    merged = [p.box for p in detect_panels(page, remove_bubbles=False)]
+    assert merged[0] == (20, 20, 260, 160)  # without the bubble step A and B join
+
+
+def test_contour_fallback_splits_a_pinwheel_layout():
+    page = _page((300, 300))
+    boxes = {
+        "A": (10, 10, 190, 100),
+        "B": (200, 10, 290, 190),
+        "E": (110, 110, 190, 190),
+        "D": (10, 110, 100, 290),
+        "C": (110, 200, 290, 290),
+    }
+    for i, (x0, y0, x1, y1) in enumerate(boxes.values()):
+        _framed(page, x0, y0, x1, y1, (40 * i + 40, 120, 200 - 30 * i))
+    want = {k: (x0, y0, x1 - x0, y1 - y0) for k, (x0, y0, x1, y1) in boxes.items()}
+    found = detect_panels(page)
+    assert [p.box for p in found] == [want[k] for k in "ABDEC"]  # rows: A | B | D E C
+    assert {p.source for p in found} == {"contour"}
+    assert len(detect_panels(page, fallback=False)) == 1
+    mirrored = detect_panels(page[:, ::-1].copy(), direction="rtl")
+    assert [p.box for p in mirrored] == _mirror([p.box for p in found], 300)
+
+
+def test_synthetic_pages_f1_and_rtl_mirror():
+    samples = [synth_page(seed, direction="rtl" if seed % 2 else "ltr") for seed in range(16)]
+    found = [detect_panels(s.image, direction=s.direction) for s in samples]
+    scores = evaluate_panels(found, [s.panels for s in samples])
+    assert scores["f1"] >= 0.95
+    assert scores["reading_order"] >= 0.95
+    page = samples[0]
+    ltr = [p.box for p in detect_panels(page.image, direction="ltr")]
+    rtl = [p.box for p in detect_panels(page.image[:, ::-1].copy(), direction="rtl")]
+    assert rtl == _mirror(ltr, page.image.shape[1])
+
+
+def test_reading_order_groups_rows():
+    # A tall panel on the left, two stacked on the right, then a full-width row.
+    boxes = [(0, 0, 100, 200), (110, 0, 90, 95), (110, 105, 90, 95), (0, 210, 200, 90)]
+    assert reading_order(boxes) == [0, 1, 2, 3]
+    assert reading_order(boxes, direction="rtl") == [1, 2, 0, 3]
+    assert reading_order([]) == []
+    with pytest.raises(ValueError, match="direction"):
+        reading_order(boxes, direction="ttb")
+    with pytest.raises(ValueError, match="boxes"):
+        reading_order([(0, 0, 0, 5)])
+
+
+def test_kumiko_json_shape():
+    panels = [Panel(1, 2, 3, 4), Cut(5, 6, 7, 8), (np.int64(9), 10, 11, 12)]
+    page = panels_to_kumiko("p001.png", (640, 900), panels, numbering="rtl")
+    assert page == {
+        "filename": "p001.png",
+        "size": [640, 900],
+        "numbering": "rtl",
+        "panels": [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]],
+    }
+    assert json.loads(json.dumps(page)) == page
+    assert "numbering" not in panels_to_kumiko("a.png", (1, 1), [])
+    with pytest.raises(ValueError, match="size"):
+        panels_to_kumiko("a.png", (0, 10), [])
+    with pytest.raises(ValueError, match="panels"):
+        panels_to_kumiko("a.png", (10, 10), [(1, 2, 3)])
+    with pytest.raises(ValueError, match="filename"):
+        panels_to_kumiko(3, (10, 10), [])
+
+
+def test_draw_panels_leaves_the_page_alone(two_rows):
+    before = two_rows.copy()
+    overlay = draw_panels(two_rows, detect_panels(two_rows))
+    np.testing.assert_array_equal(two_rows, before)
+    assert overlay.shape == two_rows.shape and not np.array_equal(overlay, two_rows)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"direction": "up"}, "direction"),
+        ({"min_gutter": 0}, "min_gutter"),
+        ({"min_panel_area": -1}, "min_panel_area"),
+        ({"tolerance": -1}, "tolerance"),
+    ],
+)
+def test_bad_options_name_the_argument(kwargs, match, two_rows):
+    with pytest.raises(ValueError, match=match):
+        detect_panels(two_rows, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [np.zeros((10, 10), np.uint8), np.zeros((10, 10, 3), np.float64)])
+def test_bad_page_names_the_argument(bad):
+    with pytest.raises(ValueError, match="page"):
+        detect_panels(bad)
