@@ -67,7 +67,25 @@ def _preview(writer: ExportWriter, sample_id: str, store: Store) -> bytes | None
     return encode_png(np.concatenate([image, skeleton, flat], axis=1))
 
 
-def render_markdown(title: str, rows: list[dict[str, Any]], scores: dict[str, float], *, images: dict[str, str]) -> str:
+def comparison_table(comparison: dict[str, dict[str, float]]) -> list[str]:
+    """Markdown rows: one predictor per line, the headline scores as columns."""
+    keys = [k for k in ("AP", "OIS", "ODS", "boundary_F", "covering", "VI", "region_count_ratio")
+            if any(k in s for s in comparison.values())]
+    lines = ["| predictor | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for name, scores in comparison.items():
+        cells = [f"{scores[k]:.4f}" if k in scores and not math.isnan(scores[k]) else "–" for k in keys]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def render_markdown(
+    title: str,
+    rows: list[dict[str, Any]],
+    scores: dict[str, float],
+    *,
+    images: dict[str, str],
+    comparison: dict[str, dict[str, float]] | None = None,
+) -> str:
     lines = [f"# {title}", "", f"{len(rows)} images."]
     if scores:
         lines += ["", "| metric | value |", "|---|---|"]
@@ -79,19 +97,30 @@ def render_markdown(title: str, rows: list[dict[str, Any]], scores: dict[str, fl
         lines += [f"| {r['id']} | {_precision_at(r, 512):.4f} | {r['n_regions']} |" for r in worst]
     else:
         lines += ["", "No ground truth for these images: exports only, no scores."]
+    if comparison and len(comparison) > 1 and any(comparison.values()):
+        lines += ["", "## Side by side (same images)", "", *comparison_table(comparison)]
+        lines += ["", "ground_truth = GT skeleton through the decoder: the ceiling of the representation. "
+                  "AP/OIS/ODS are precision-only; read them with boundary F and covering."]
     for caption, name in images.items():
         lines += ["", f"## {caption}", "", f"![{caption}]({name})"]
     return "\n".join(lines) + "\n"
 
 
 def write_report(
-    store: Store, report_id: str, rows: list[dict[str, Any]], scores: dict[str, float], *, writer: ExportWriter | None, title: str
+    store: Store,
+    report_id: str,
+    rows: list[dict[str, Any]],
+    scores: dict[str, float],
+    *,
+    writer: ExportWriter | None,
+    title: str,
+    comparison: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, str]:
     """Write metrics.parquet, summary.json, plots, preview and report.md; return their URLs."""
     base = (REPORTS, report_id)
     if rows:
         store.write_bytes(table_bytes(rows), *base, "metrics.parquet")
-    store.write_json({"title": title, "n_images": len(rows), "scores": scores}, *base, "summary.json")
+    store.write_json({"title": title, "n_images": len(rows), "scores": scores, "comparison": comparison or {}}, *base, "summary.json")
     images = {}
     plot = _scale_plot([r for r in rows if "n_pixels" in r])
     if plot:
@@ -101,7 +130,7 @@ def write_report(
     if preview:
         store.write_bytes(preview, *base, "preview.png")
         images[f"Preview: {rows[0]['id']} (image | skeleton map | regions)"] = "preview.png"
-    markdown = render_markdown(title, rows, scores, images=images)
+    markdown = render_markdown(title, rows, scores, images=images, comparison=comparison)
     store.write_bytes(markdown.encode(), *base, "report.md")
     return {
         "report": store.url_of(*base, "report.md"),

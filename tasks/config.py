@@ -17,6 +17,8 @@ from models.config import TrainConfig
 
 T = TypeVar("T")
 EXPORT_FORMATS = ("labels", "flat", "regions", "coco", "svg")
+BASELINES = ("felzenszwalb", "slic", "watershed")
+PREDICTORS = ("model", "ground_truth", *BASELINES)
 
 
 @dataclass(frozen=True)
@@ -57,21 +59,26 @@ class ExtractConfig:
     """Regions from images: which samples, which predictor, which decoder, what to export."""
 
     split: str = "val"
-    predictor: str = "model"  # "model" (the trained checkpoint) or "ground_truth" (round trip)
+    # "model" (the trained checkpoint), "ground_truth" (GT → skeleton → decoder: the ceiling of the
+    # representation), or a classical baseline: "felzenszwalb", "slic", "watershed"
+    predictor: str = "model"
     decoder: str = "simple"  # "simple" or "full"
     short_side: int | None = None  # working resolution of the net; None = the image's own
     tta: int = 1  # dihedral test-time augmentation: 1, 4 or 8
     exports: tuple[str, ...] = ("labels", "flat", "regions")  # also: "coco", "svg"
     max_images: int | None = None
+    compare: tuple[str, ...] = ()  # more predictors scored on the same images, side by side
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
-            ("predictor", self.predictor, ("model", "ground_truth")),
+            ("predictor", self.predictor, PREDICTORS),
             ("decoder", self.decoder, ("simple", "full")),
             ("tta", self.tta, (1, 4, 8)),
         ):
             if value not in allowed:
                 raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
+        if set(self.compare) - set(PREDICTORS):
+            raise ValueError(f"compare: unknown predictors {sorted(set(self.compare) - set(PREDICTORS))}")
         unknown = set(self.exports) - set(EXPORT_FORMATS)
         if unknown:
             raise ValueError(f"exports: unknown formats {sorted(unknown)} (known: {', '.join(EXPORT_FORMATS)})")
@@ -100,7 +107,9 @@ class PipelineConfig:
                 checkpoint_every=25,
                 preview_every=25,
                 num_workers=0,
-            )
+                keep_last=2,
+            ),
+            extract=ExtractConfig(compare=("ground_truth", *BASELINES)),
         )
 
     @classmethod

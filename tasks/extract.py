@@ -1,15 +1,20 @@
-"""Extract: images → skeleton maps (model or ground truth) → regions → exports, metrics, report."""
+"""Extract: images → skeleton maps (model or ground truth) → regions → exports, metrics, report.
+
+Classical baselines (felzenszwalb, slic, watershed) go straight from image to regions; running them
+through the same exports and metrics puts "ours vs classical" side by side in one report.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from prefect import task
 
+from regions.baselines import felzenszwalb_regions, slic_regions, watershed_regions
 from regions.coco import coco_annotations, coco_document
 from regions.decode import decode_full, decode_simple, flat_colour
+from regions.metrics import image_metrics, summarize
 from regions.region_table import region_table
 from regions.svg import svg_document
-from regions.metrics import image_metrics, summarize
 from storage import records as rec
 from storage.exports import ExportWriter
 from storage.fingerprints import code_fingerprint, fingerprint
@@ -18,36 +23,43 @@ from storage.reports import write_report
 from storage.samples import has_array, read_array
 from storage.store import Store
 from tasks.cluster import dask_client, map_units
-from tasks.config import ExtractConfig
+from tasks.config import BASELINES, ExtractConfig
 from tasks.stage import StageProgress, one_thread_kernels, stage_logger
 
+BASELINE_FUNCTIONS = {"felzenszwalb": felzenszwalb_regions, "slic": slic_regions, "watershed": watershed_regions}
+HEADLINE = ("AP", "OIS", "ODS", "boundary_F", "covering", "VI")
 
-def decode(config: ExtractConfig, skeleton: np.ndarray, image: np.ndarray) -> np.ndarray:
+
+def regions_of(config: ExtractConfig, image: np.ndarray, skeleton: np.ndarray | None) -> np.ndarray:
+    if config.predictor in BASELINES:
+        return BASELINE_FUNCTIONS[config.predictor](image)
     if config.decoder == "simple":
         return decode_simple(skeleton)
-    if config.decoder == "full":
-        return decode_full(skeleton, image)
-    raise ValueError(f"decoder: expected 'simple' or 'full', got {config.decoder!r}")
+    return decode_full(skeleton, image)
 
 
-def extract_one(sample_id: str, *, store: Store, config: ExtractConfig, writer: ExportWriter, stage: str, config_fp: str) -> dict:
-    """Decode one image's skeleton map, write its exports, score it, then record it (last)."""
-    one_thread_kernels()
-    image = read_array(store, sample_id, "image")
-    skeleton = writer.read_image(sample_id, "skeleton.png", 0)
-    labels = decode(config, skeleton, image)
-    if "labels" in config.exports:
+def write_exports(writer: ExportWriter, sample_id: str, formats, image: np.ndarray, labels: np.ndarray) -> None:
+    if "labels" in formats:
         writer.write_labels(sample_id, labels)
-    if "flat" in config.exports:
+    if "flat" in formats:
         writer.write_image(sample_id, "flat.png", flat_colour(image, labels))
-    if "regions" in config.exports:
+    if "regions" in formats:
         writer.write_table(sample_id, "regions.parquet", region_table(labels, image))
-    if "coco" in config.exports:
+    if "coco" in formats:
         h, w = labels.shape
         images = [{"id": 1, "file_name": f"{sample_id}.png", "height": h, "width": w}]
         writer.write_json(sample_id, "coco.json", coco_document(images, coco_annotations(labels, image_id=1)))
-    if "svg" in config.exports:
+    if "svg" in formats:
         writer.write(sample_id, "regions.svg", svg_document(labels, image).encode())
+
+
+def extract_one(sample_id: str, *, store: Store, config: ExtractConfig, writer: ExportWriter, stage: str, config_fp: str) -> dict:
+    """Regions of one image, its exports and metric counts, then its record (last)."""
+    one_thread_kernels()
+    image = read_array(store, sample_id, "image")
+    skeleton = None if config.predictor in BASELINES else writer.read_image(sample_id, "skeleton.png", 0)
+    labels = regions_of(config, image, skeleton)
+    write_exports(writer, sample_id, config.exports, image, labels)
     row: dict = {"id": sample_id, "n_regions": int(labels.max())}
     if has_array(store, sample_id, "labels"):
         row.update(image_metrics(read_array(store, sample_id, "labels"), labels))
@@ -57,12 +69,12 @@ def extract_one(sample_id: str, *, store: Store, config: ExtractConfig, writer: 
 
 def predict_skeletons(store: Store, sample_ids: list[str], config: ExtractConfig, checkpoint: str | None, writer: ExportWriter) -> None:
     """The skeleton map of each image: the model's prediction, or the ground-truth target."""
+    if config.predictor in BASELINES:
+        return
     if config.predictor == "ground_truth":
         for sid in sample_ids:
             writer.write_image(sid, "skeleton.png", read_array(store, sid, "skeleton"))
         return
-    if config.predictor != "model":
-        raise ValueError(f"predictor: expected 'model' or 'ground_truth', got {config.predictor!r}")
     if not checkpoint:
         raise ValueError("checkpoint: the model predictor needs a trained checkpoint")
     from tqdm.auto import tqdm
@@ -77,7 +89,25 @@ def predict_skeletons(store: Store, sample_ids: list[str], config: ExtractConfig
     net = load_generator(read_checkpoint(checkpoint), device=device)
     inference = InferenceConfig(short_side=config.short_side, tta=config.tta)
     for sid in tqdm(sample_ids, desc="predict", unit="image"):
-        writer.write_image(sid, "skeleton.png", predict_skeleton(net, read_array(store, sid, "image"), config=inference, device=device))
+        image = read_array(store, sid, "image")
+        writer.write_image(sid, "skeleton.png", predict_skeleton(net, image, config=inference, device=device))
+
+
+def run_predictor(store: Store, ids: list[str], cfg: ExtractConfig, upstream: str, checkpoint: str | None, dask_address: str | None) -> tuple[str, list[dict], int]:
+    """Every image of `ids` through one predictor: (export id, per-image rows, images computed)."""
+    uses_model = cfg.predictor == "model"
+    config_fp = fingerprint({"config": cfg, "upstream": upstream if uses_model else "", "checkpoint": checkpoint if uses_model else None,
+                             "code": code_fingerprint("regions", "models")})
+    export_id = f"{cfg.split}-{cfg.predictor.replace('_', '-')}-{config_fp[:12]}"
+    stage, writer = f"extract-{export_id}", ExportWriter(store, export_id)
+    todo = rec.pending({sid: {"config": config_fp} for sid in ids}, rec.read_records(store, stage))
+    stage_logger("extract").info("extract %s: %d images, %d to process", export_id, len(ids), len(todo))
+    predict_skeletons(store, todo, cfg, checkpoint, writer)
+    with dask_client(dask_address) as client:
+        map_units(client, extract_one, todo, desc=f"extract {cfg.predictor}", on_result=StageProgress("extract-progress", f"images extracted ({cfg.predictor})"),
+                  store=store, config=cfg, writer=writer, stage=stage, config_fp=config_fp)
+    done = rec.read_records(store, stage)
+    return export_id, [done[sid]["metrics"] for sid in ids], len(todo)
 
 
 @task(name="extract-regions")
@@ -89,38 +119,30 @@ def extract_regions(
     sample_ids: list[str] | None = None,
     dask_address: str | None = None,
 ) -> dict:
-    """Regions for every image of a split (or of `sample_ids`), with exports and, where ground
-    truth exists, metrics."""
-    store, cfg, log = Store(store_url), ExtractConfig(**config), stage_logger("extract")
+    """Regions for every image of a split (or of `sample_ids`): exports, metrics where ground
+    truth exists, and a report comparing the predictor with `config["compare"]`."""
+    store, cfg = Store(store_url), ExtractConfig(**config)
     wanted = set(sample_ids) if sample_ids is not None else None
-    ids = [
-        r["id"]
-        for r in read_manifest(store)
-        if r["split"] == cfg.split and r["status"] == "ok" and (wanted is None or r["id"] in wanted)
-    ][: cfg.max_images]
-    config_fp = fingerprint({"config": cfg, "upstream": upstream, "checkpoint": checkpoint, "code": code_fingerprint("regions", "models")})
-    export_id = f"{cfg.split}-{config_fp[:12]}"
-    stage, writer = f"extract-{export_id}", ExportWriter(store, export_id)
-    todo = rec.pending({sid: {"config": config_fp} for sid in ids}, rec.read_records(store, stage))
-    log.info("extract: %d images, %d to process", len(ids), len(todo))
-    predict_skeletons(store, todo, cfg, checkpoint, writer)
-    with dask_client(dask_address) as client:
-        map_units(client, extract_one, todo, desc="extract", on_result=StageProgress("extract-progress", "images extracted"),
-                  store=store, config=cfg, writer=writer, stage=stage, config_fp=config_fp)
-    done = rec.read_records(store, stage)
-    rows = [done[sid]["metrics"] for sid in ids]
-    scored = [r for r in rows if "n_pixels" in r]
-    scores = summarize(scored) if scored else {}
+    ids = [r["id"] for r in read_manifest(store)
+           if r["split"] == cfg.split and r["status"] == "ok" and (wanted is None or r["id"] in wanted)][: cfg.max_images]
+    export_id, rows, computed = run_predictor(store, ids, cfg, upstream, checkpoint, dask_address)
+    scores = summarize([r for r in rows if "n_pixels" in r]) if any("n_pixels" in r for r in rows) else {}
+    comparison = {cfg.predictor: scores}
+    for other in cfg.compare:
+        other_cfg = ExtractConfig(**{**config, "predictor": other, "compare": (), "exports": ()})
+        _, other_rows = run_predictor(store, ids, other_cfg, upstream, checkpoint, dask_address)[:2]
+        scored = [r for r in other_rows if "n_pixels" in r]
+        comparison[other] = summarize(scored) if scored else {}
     title = f"Regions of {cfg.split} ({cfg.predictor}, {cfg.decoder} decoder)"
-    report = write_report(store, export_id, rows, scores, writer=writer, title=title)
+    report = write_report(store, export_id, rows, scores, writer=ExportWriter(store, export_id), title=title, comparison=comparison)
     publish_report(report["markdown"])
-    headline = ("AP", "OIS", "ODS", "boundary_F", "covering", "VI")
     return {
         "images": len(ids),
-        "computed": len(todo),
-        "reused": len(ids) - len(todo),
-        "scores": {k: round(v, 5) for k, v in scores.items() if k in headline},
-        "exports": writer.url(),
+        "computed": computed,
+        "reused": len(ids) - computed,
+        "scores": {k: round(v, 5) for k, v in scores.items() if k in HEADLINE},
+        "compared": {name: {k: round(v, 5) for k, v in s.items() if k in HEADLINE} for name, s in comparison.items() if name != cfg.predictor},
+        "exports": ExportWriter(store, export_id).url(),
         "report": report["report"],
         "metrics": report["metrics"],
         "fingerprint": fingerprint({"export": export_id, "rows": rows}),
