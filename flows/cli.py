@@ -41,6 +41,11 @@ def _store_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _lock_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait-for-lock", type=float, default=0.0, metavar="SECONDS",
+                        help="if another run is using the store, wait this long for it (default: exit at once)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="regionflow", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -49,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the full pipeline on the built-in synthetic dataset")
     _store_arg(demo)
+    _lock_arg(demo)
 
     run = sub.add_parser(
         "run",
@@ -62,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override one field, e.g. --set train.steps=50 --set ingest.source=data/")
     run.add_argument("--demo-defaults", action="store_true", help="start from the demo's small settings")
     run.add_argument("--dask-address", help="an existing Dask scheduler (default: $DASK_SCHEDULER_ADDRESS or a local cluster)")
+    _lock_arg(run)
 
     show = sub.add_parser("config", help="print the resolved pipeline config as JSON")
     show.add_argument("--config", type=Path)
@@ -102,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--formats", default="labels,flat,regions",
                          help="comma list of labels, flat, regions (Parquet table), coco, svg (default labels,flat,regions)")
     extract.add_argument("--dask-address")
+    _lock_arg(extract)
 
     vis = sub.add_parser("visualize", help="fill each region of a region map with the image's median colour")
     vis.add_argument("image", type=Path)
@@ -130,10 +138,12 @@ def load_pipeline_config(args: argparse.Namespace):
             raise SystemExit(f"--config {args.config}: {exc}") from None
         config = PipelineConfig.from_dict(data, base=config)
     config = apply_overrides(config, args.overrides)
-    if getattr(args, "dask_address", None):
-        from dataclasses import replace
+    from dataclasses import replace
 
+    if getattr(args, "dask_address", None):
         config = replace(config, dask_address=args.dask_address)
+    if getattr(args, "wait_for_lock", 0.0):
+        config = replace(config, lock_wait=args.wait_for_lock)
     return config
 
 
@@ -214,7 +224,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
         "tta": args.tta,
         "exports": [f.strip() for f in args.formats.split(",") if f.strip()],
     }
-    result = region_export(args.images, str(args.checkpoint), args.output, config, dask_address=args.dask_address)
+    result = region_export(
+        args.images, str(args.checkpoint), args.output, config, dask_address=args.dask_address, lock_wait=args.wait_for_lock
+    )
     print(f"\nextract: {result['images']} images ({result['computed']} computed, {result['reused']} reused)")
     print(f"exports: {result['exports']}")
     print(f"report:  {result['report']}")
@@ -260,6 +272,8 @@ def cmd_import_weights(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from storage.locks import StoreLocked
+
     _quiet_prefect()
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -268,9 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command == "demo":
+            from dataclasses import replace
+
             from tasks.config import PipelineConfig
 
-            return cmd_run(PipelineConfig.demo(), args.store)
+            return cmd_run(replace(PipelineConfig.demo(), lock_wait=args.wait_for_lock), args.store)
         if args.command == "run":
             return cmd_run(load_pipeline_config(args), args.store)
         if args.command == "config":
@@ -291,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"regionflow {args.command}: {exc}", file=sys.stderr)
         return 2
+    except StoreLocked as exc:
+        print(f"regionflow {args.command}: {exc}", file=sys.stderr)
+        return 3
     parser.error(f"unknown command {args.command}")
     return 2
 

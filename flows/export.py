@@ -6,7 +6,8 @@ from prefect import flow
 
 from flows.stages import extract_flow, ingest_flow
 from storage.fingerprints import file_fingerprint
-from storage.store import default_store_url
+from storage.locks import StoreLock
+from storage.store import Store, default_store_url
 from tasks.ingest import gather_inputs
 
 
@@ -17,6 +18,7 @@ def region_export(
     output: str | None = None,
     config: dict | None = None,
     dask_address: str | None = None,
+    lock_wait: float = 0.0,
 ) -> dict:
     """Extract regions from every input image with the model in `checkpoint`.
 
@@ -24,6 +26,11 @@ def region_export(
     `<output>/exports/<export>/<image>/` with a report in `<output>/reports/<export>/`.
     """
     store = output or default_store_url()
+    with StoreLock(Store(store), wait=lock_wait, purpose="region-export"):
+        return _export(store, inputs, checkpoint, config, dask_address)
+
+
+def _export(store: str, inputs: list[str], checkpoint: str, config: dict | None, dask_address: str | None) -> dict:
     source = gather_inputs(store, inputs)
     ingest = ingest_flow(store, {"source": source["folder"]}, dask_address=dask_address)
     extract_config = {**(config or {}), "split": "images", "predictor": "model"}

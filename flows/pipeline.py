@@ -8,6 +8,8 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.stages import extract_flow, ingest_flow, skeletonize_flow, train_flow
+from storage.locks import StoreLock
+from storage.store import Store
 from tasks.config import PipelineConfig
 
 
@@ -15,6 +17,11 @@ def run_stages(store: str, config: dict | None, *, through_extract: bool) -> dic
     cfg = PipelineConfig.from_dict(config or {}).to_dict()
     # The training config names the target it learns; the skeleton stage computes that one.
     cfg["skeleton"]["method"] = cfg["train"]["target"]
+    with StoreLock(Store(store), wait=cfg["lock_wait"], purpose="pipeline"):
+        return _chain(store, cfg, through_extract=through_extract)
+
+
+def _chain(store: str, cfg: dict, *, through_extract: bool) -> dict:
     dask = cfg["dask_address"]
     ingest = ingest_flow(store, cfg["ingest"], dask_address=dask)
     skeleton = skeletonize_flow(store, ingest["fingerprint"], cfg["skeleton"], dask_address=dask)

@@ -46,7 +46,9 @@ def deployments(
     except ValueError as exc:  # pydantic's ValidationError: keep its one-line reason
         errors = getattr(exc, "errors", None)
         reason = errors()[0]["msg"] if callable(errors) else str(exc)
-        raise ValueError(f"refresh_cron: {refresh_cron!r} is not a cron schedule ({reason})") from None
+        raise ValueError(
+            f"refresh_cron: {refresh_cron!r} is not a cron schedule ({reason})"
+        ) from None
     return [
         pipeline.to_deployment(
             **common,

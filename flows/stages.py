@@ -6,6 +6,7 @@ from typing import Any
 
 from prefect import flow
 
+from storage.locks import StoreLock
 from storage.store import Store
 from tasks.config import ExtractConfig, IngestConfig, SkeletonConfig, to_dict
 from tasks.extract import extract_regions
@@ -17,8 +18,10 @@ from models.config import TrainConfig
 
 
 def _run_stage(task, store: Store, **kwargs: Any) -> dict[str, Any]:
-    """Run a stage task with the store's cache; its result plus how it ended (Completed / Cached)."""
-    state = task.with_options(**stage_options(store))(store.url, **kwargs, return_state=True)
+    """Run a stage task with the store's cache, holding the store's lock (re-entrant: a pipeline
+    already holds it); its result plus how it ended (Completed / Cached)."""
+    with StoreLock(store, purpose=task.name):
+        state = task.with_options(**stage_options(store))(store.url, **kwargs, return_state=True)
     result = state.result()
     return {"state": state.name, **result}
 

@@ -93,6 +93,7 @@ class PipelineConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     dask_address: str | None = None  # None: $DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine
+    lock_wait: float = 0.0  # seconds to wait for another run on the same store (0: exit at once)
 
     @classmethod
     def demo(cls) -> PipelineConfig:

@@ -1,0 +1,169 @@
+"""Comics: webtoon episodes → cuts, comic pages → panels; optionally regions of every crop.
+
+`regionflow cuts` and `regionflow panels` are defined here (`add_comics_parsers`, `cmd_cuts`,
+`cmd_panels`); `flows/cli.py` wires them in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import PurePosixPath
+
+from prefect import flow
+
+from flows.export import region_export
+from tasks.comics import ComicsConfig, split_episode, split_pages, stage_crops
+
+
+@flow(name="webtoon-cuts", log_prints=True)
+def webtoon_cuts(
+    episode: str,
+    output: str,
+    config: dict | None = None,
+    checkpoint: str | None = None,
+    export_config: dict | None = None,
+    dask_address: str | None = None,
+) -> dict:
+    """Link an episode's numbered slices, find its cuts, write `<output>/cuts/<episode>/`.
+
+    `config` overrides ComicsConfig fields. With `checkpoint`, every cut also goes through
+    `region_export` into the same store (`export_config` overrides ExtractConfig fields).
+    """
+    cfg = ComicsConfig.from_dict(config).to_dict()
+    result = split_episode(output, episode, cfg)
+    if checkpoint and result["crops"]:
+        crops = {f"{result['episode']}-{PurePosixPath(f).stem}": p for f, p in result["crops"].items()}
+        result["regions"] = export_crops(output, crops, checkpoint, export_config, dask_address)
+    return result
+
+
+@flow(name="comic-panels", log_prints=True)
+def comic_panels(
+    pages: list[str],
+    output: str,
+    config: dict | None = None,
+    checkpoint: str | None = None,
+    export_config: dict | None = None,
+    dask_address: str | None = None,
+) -> dict:
+    """Find the panels of every page in reading order, write `<output>/panels/<page>/` and
+    kumiko's `<output>/panels/panels.json`; with `checkpoint`, regions of every panel too."""
+    cfg = ComicsConfig.from_dict(config).to_dict()
+    result = split_pages(output, pages, cfg)
+    crops = {
+        f"{page}-{PurePosixPath(c).stem}": c for page, info in result["pages"].items() for c in info["crops"]
+    }
+    if checkpoint and crops:
+        result["regions"] = export_crops(output, crops, checkpoint, export_config, dask_address)
+    return result
+
+
+def export_crops(output: str, crops: dict[str, str], checkpoint: str, export_config: dict | None, dask_address: str | None) -> dict:
+    """Crops (unique name → path in the store) through `region_export`; where each one's went."""
+    staged = stage_crops(output, crops)
+    exported = region_export([staged["folder"]], checkpoint, output, export_config, dask_address=dask_address)
+    # region_export names a plain folder's images `images-<file stem>`.
+    return {**exported, "crops": {path: f"{exported['exports']}/images-{name}" for name, path in crops.items()}}
+
+
+# command line ---------------------------------------------------------------------------------
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", required=True, help="output store (folder or URL)")
+    parser.add_argument("--checkpoint", help="also extract the regions of every crop with this model (as `regionflow extract`)")
+    parser.add_argument("--decoder", choices=["simple", "full"], default="full", help="with --checkpoint: region decoder (default full)")
+    parser.add_argument("--short-side", type=int, default=1024, help="with --checkpoint: working resolution (default 1024; 0 = crop size)")
+    parser.add_argument("--formats", default="labels,flat,regions", help="with --checkpoint: comma list of labels, flat, regions, coco, svg")
+    parser.add_argument("--dask-address", help="with --checkpoint: an existing Dask scheduler")
+
+
+def add_comics_parsers(subparsers) -> None:
+    """Add `cuts` and `panels` to the `regionflow` subcommands; each sets `handler`."""
+    cuts = subparsers.add_parser(
+        "cuts",
+        help="webtoon episode (folder of numbered slices) → cuts: crops, JSON, debug overlay",
+        description="Link an episode's slices in numeric order (1, 2, ..., 10), find the cuts "
+        "between gutters and write OUT/cuts/<episode>/: 001.png, 002.png, ... (top to bottom), "
+        "cuts.json (boxes x,y,w,h in strip pixels, kind, confidence, strip size) and overlay.png. "
+        "An episode already done with the same slices and options is skipped.",
+    )
+    cuts.add_argument("episode", help="folder of image slices, e.g. ep12/ holding 1.jpg, 2.jpg, ...")
+    cuts.add_argument("--width-policy", choices=["scale", "pad"],
+                      help="slices of another width: rescale keeping the aspect ratio (scale, default) or centre them on white (pad)")
+    cuts.add_argument("--fragments", choices=["merge", "separate"],
+                      help="small blocks (bubbles between cuts): merge into the nearest cut (default) or keep as cuts of kind fragment")
+    cuts.add_argument("--mode", choices=["ours", "seed", "seed-rough"],
+                      help="detector: ours (default), or the seed's exact-colour gutters (seed-rough) plus its Canny/Hough trim (seed)")
+    _export_arguments(cuts)
+    cuts.set_defaults(handler=cmd_cuts)
+
+    panels = subparsers.add_parser(
+        "panels",
+        help="comic pages → panels in reading order: crops, kumiko JSON, debug overlays",
+        description="Find the panels of every page and write OUT/panels/<page>/: 01.png, 02.png, "
+        "... in reading order, panels.json (kumiko: filename, size, panels [[x,y,w,h], ...]) and "
+        "overlay.png; OUT/panels/panels.json lists every page. Pages already done are skipped.",
+    )
+    panels.add_argument("pages", nargs="+", help="page files, folders or globs")
+    panels.add_argument("--rtl", action="store_true", help="read right to left (manga)")
+    _export_arguments(panels)
+    panels.set_defaults(handler=cmd_panels)
+
+
+def _export_config(args: argparse.Namespace) -> dict:
+    return {
+        "decoder": args.decoder,
+        "short_side": args.short_side or None,
+        "exports": [f.strip() for f in args.formats.split(",") if f.strip()],
+    }
+
+
+def _print_regions(result: dict) -> None:
+    regions = result.get("regions")
+    if regions:
+        print(f"regions: {regions['images']} crops ({regions['computed']} computed, {regions['reused']} reused)")
+        print(f"exports: {regions['exports']}")
+
+
+def cmd_cuts(args: argparse.Namespace) -> int:
+    from storage.comics import list_slices
+
+    options = {"width_policy": args.width_policy, "fragments": args.fragments, "mode": args.mode}
+    config = {k: v for k, v in options.items() if v is not None}
+    ComicsConfig.from_dict(config)  # bad options fail before any flow starts
+    list_slices(args.episode)
+    result = webtoon_cuts(
+        str(args.episode), args.output, config, args.checkpoint, _export_config(args), args.dask_address
+    )
+    width, height = result["size"]
+    state = "computed" if result["computed"] else "unchanged, skipped"
+    print(f"\ncuts: {result['episode']}: {result['cuts']} cuts in a {width}x{height} strip ({state})")
+    print(f"json:    {result['json']}")
+    print(f"overlay: {', '.join(result['overlays'])}")
+    _print_regions(result)
+    return 0
+
+
+def cmd_panels(args: argparse.Namespace) -> int:
+    from storage.comics import list_pages
+
+    config = {"direction": "rtl"} if args.rtl else {}
+    list_pages(args.pages)
+    result = comic_panels(
+        [str(p) for p in args.pages], args.output, config, args.checkpoint, _export_config(args), args.dask_address
+    )
+    pages = result["pages"]
+    print(f"\npanels: {len(pages)} pages, {sum(len(p['panels']) for p in pages.values())} panels "
+          f"({result['computed']} computed, {result['reused']} unchanged)")
+    for name, info in pages.items():
+        print(f"  {name:<24} {len(info['panels']):>3} panels  {info['source']}")
+    print(f"json: {result['json']}")
+    _print_regions(result)
+    return 0
+
+
+if __name__ == "__main__":  # `python -m flows.comics cuts ...` before cli.py wires these in
+    parser = argparse.ArgumentParser(prog="regionflow")
+    add_comics_parsers(parser.add_subparsers(dest="command", required=True))
+    ns = parser.parse_args()
+    sys.exit(ns.handler(ns))

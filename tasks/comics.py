@@ -1,0 +1,222 @@
+"""Comics: webtoon episodes → cuts, comic pages → panels (crops, JSON, debug overlays).
+
+One Prefect task per episode and one per batch of pages (never one per image). An episode or
+page whose completion record matches its input bytes and detector options is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from prefect import task
+
+from regions.cuts import Cut, RowStatistics, cuts_from_statistics, detect_cuts, row_statistics
+from regions.panels import detect_panels, draw_panels, panels_to_kumiko
+from storage import comics as store_comics
+from storage.fingerprints import code_fingerprint, fingerprint
+from storage.store import Store
+from tasks.stage import stage_logger
+
+_CHOICES = {
+    "width_policy": ("scale", "pad"),
+    "mode": ("ours", "seed", "seed-rough"),
+    "fragments": ("merge", "separate"),
+    "direction": ("ltr", "rtl"),
+}
+
+
+@dataclass(frozen=True)
+class ComicsConfig:
+    """Options of `regionflow cuts` and `regionflow panels` (see `regions.cuts`, `regions.panels`).
+
+    Cut fields follow ``regions.cuts.detect_cuts``; ``panel_*`` fields and ``direction``,
+    ``min_panel_area``, ``remove_bubbles``, ``fallback`` follow ``regions.panels.detect_panels``.
+    """
+
+    # linking the slices of an episode
+    width_policy: str = "scale"  # "scale": rescale odd widths keeping aspect; "pad": centre them
+    background: tuple[int, int, int] = (255, 255, 255)  # padding colour (BGR) for "pad"
+    # cuts
+    mode: str = "ours"  # "ours", or the seed's "seed-rough" / "seed" (rough + Canny/Hough)
+    tolerance: float = 24.0  # gutter colour tolerance, grey levels
+    min_gutter: int | None = None  # None: max(2, 1 % of the width)
+    min_cut_height: float | None = None  # None: 0.2 × width; lower blocks are fragments
+    min_cut_area: float | None = None  # None: 0.12 × width²
+    outlier_fraction: float = 0.002  # specks a gutter row may hold
+    fragments: str = "merge"  # "merge" into the nearest cut, or "separate" cuts of kind fragment
+    gutter_colour: str | tuple[float, float, float] | None = "auto"
+    # panels
+    direction: str = "ltr"  # reading direction within a row: "rtl" for manga
+    panel_tolerance: float = 8.0
+    panel_min_gutter: int = 1
+    min_panel_area: float | None = None  # None: 0.5 % of the page
+    remove_bubbles: bool = True
+    fallback: bool = True
+    # debug overlays of strips
+    overlay_width: int = 480
+    overlay_piece_height: int = 4096
+
+    def __post_init__(self) -> None:
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}: expected one of {allowed}, got {getattr(self, name)!r}")
+        background = tuple(int(v) for v in self.background)
+        if len(background) != 3 or not all(0 <= v <= 255 for v in background):
+            raise ValueError(f"background: expected three values in 0..255, got {self.background!r}")
+        object.__setattr__(self, "background", background)
+        colour = self.gutter_colour
+        if colour is not None and not isinstance(colour, str):
+            colour = tuple(float(v) for v in colour)
+            if len(colour) != 3:
+                raise ValueError(f"gutter_colour: expected 'auto', None or 3 values, got {colour!r}")
+            object.__setattr__(self, "gutter_colour", colour)
+        elif isinstance(colour, str) and colour != "auto":
+            raise ValueError(f"gutter_colour: expected 'auto', None or 3 values, got {colour!r}")
+        for name in ("overlay_width", "overlay_piece_height", "panel_min_gutter"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {getattr(self, name)!r}")
+        if self.tolerance < 0 or self.panel_tolerance < 0:
+            raise ValueError("tolerance, panel_tolerance: must be >= 0")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> ComicsConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data or {}) - known)
+        if unknown:
+            raise ValueError(f"{unknown[0]}: unknown comics config field (known: {', '.join(sorted(known))})")
+        return cls(**(data or {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def cut_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``regions.cuts.cuts_from_statistics`` (and ``detect_cuts``)."""
+        return {
+            "min_gutter": self.min_gutter,
+            "min_cut_height": self.min_cut_height,
+            "min_cut_area": self.min_cut_area,
+            "outlier_fraction": self.outlier_fraction,
+            "fragments": self.fragments,
+            "gutter_colour": self.gutter_colour,
+        }
+
+    def panel_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``regions.panels.detect_panels``."""
+        return {
+            "direction": self.direction,
+            "tolerance": self.panel_tolerance,
+            "min_gutter": self.panel_min_gutter,
+            "min_panel_area": self.min_panel_area,
+            "remove_bubbles": self.remove_bubbles,
+            "fallback": self.fallback,
+        }
+
+    def cuts_fingerprint(self) -> str:
+        """Only what changes an episode's outputs (and the detector code)."""
+        options = {
+            "link": [self.width_policy, self.background],
+            "mode": self.mode,
+            "tolerance": self.tolerance,
+            "cuts": self.cut_options(),
+            "overlay": [self.overlay_width, self.overlay_piece_height],
+        }
+        return fingerprint({"options": options, "code": code_fingerprint("regions")})
+
+    def panels_fingerprint(self) -> str:
+        return fingerprint({"options": self.panel_options(), "code": code_fingerprint("regions")})
+
+
+def episode_cuts(
+    episode: store_comics.Episode, cfg: ComicsConfig, overlay: store_comics.StripOverlay
+) -> list[Cut]:
+    """The cuts of an episode's strip without building it: row statistics slice by slice.
+
+    Equal to ``detect_cuts(link_slices(...))``; ``"seed"`` mode runs its line finder on each
+    rough cut with one gutter row above and below, exactly the rows the whole-strip call sees.
+    """
+    parts: list[RowStatistics] = []
+    for placement, rows in episode.iter_placed():
+        parts.append(row_statistics(rows, tolerance=cfg.tolerance))
+        overlay.add(placement, rows)
+    stats = RowStatistics.concatenate(parts)
+    if cfg.mode == "ours":
+        return cuts_from_statistics(stats, mode="ours", **cfg.cut_options())
+    rough = cuts_from_statistics(stats, mode="seed-rough")
+    if cfg.mode == "seed-rough":
+        return rough
+    found = []
+    for c in rough:  # rough cuts never touch the strip's ends: the rows around them exist
+        for f in detect_cuts(episode.rows(c.y - 1, c.h + 2), mode="seed"):
+            found.append(Cut(f.x, c.y - 1 + f.y, f.w, f.h, f.kind, f.confidence))
+    return found
+
+
+def _cut_entry(cut: Cut) -> dict[str, Any]:
+    return {"box": [int(v) for v in cut.box], "kind": cut.kind, "confidence": round(float(cut.confidence), 4)}
+
+
+def _cuts_summary(store: Store, doc: dict[str, Any], computed: bool) -> dict[str, Any]:
+    folder = (store_comics.CUTS, doc["episode"])
+    return {
+        "episode": doc["episode"],
+        "computed": computed,
+        "cuts": len(doc["cuts"]),
+        "size": doc["size"],
+        "crops": {c["file"]: "/".join((*folder, c["file"])) for c in doc["cuts"]},
+        "json": store.url_of(*folder, store_comics.CUTS_JSON),
+        "overlays": [store.url_of(*folder, name) for name in doc["overlays"]],
+    }
+
+
+@task(name="split-episode")
+def split_episode(store_url: str, episode: str, config: dict) -> dict:
+    """One webtoon episode → `cuts/<episode>/`: crops, overlay, cuts.json (skipped when done)."""
+    store, cfg, log = Store(store_url), ComicsConfig.from_dict(config), stage_logger("comics")
+    ep = store_comics.Episode(episode, width_policy=cfg.width_policy, background=cfg.background)
+    expected = {"input": ep.fingerprint(), "config": cfg.cuts_fingerprint()}
+    if store_comics.is_complete(store, store_comics.CUTS_STAGE, ep.name, expected):
+        log.info("cuts: %s unchanged, skipped", ep.name)
+        return _cuts_summary(store, store_comics.read_episode_cuts(store, ep.name), False)
+    overlay = store_comics.StripOverlay(ep.index, max_width=cfg.overlay_width, piece_height=cfg.overlay_piece_height)
+    cuts = [_cut_entry(c) for c in episode_cuts(ep, cfg, overlay)]
+    doc = store_comics.write_episode_cuts(store, ep, cuts, overlay, {"mode": cfg.mode, "width_policy": cfg.width_policy, "config": cfg.to_dict()})
+    store_comics.mark_complete(store, store_comics.CUTS_STAGE, ep.name, expected)
+    log.info("cuts: %s, %d slices, strip %dx%d, %d cuts", ep.name, len(ep.paths), *ep.size, len(cuts))
+    return _cuts_summary(store, doc, True)
+
+
+def page_panels(page: np.ndarray, filename: str, cfg: ComicsConfig) -> tuple[list[list[int]], np.ndarray, dict]:
+    """(boxes in reading order, numbered overlay, kumiko dict) of one page."""
+    panels = detect_panels(page, **cfg.panel_options())
+    kumiko = panels_to_kumiko(filename, (page.shape[1], page.shape[0]), panels, numbering=cfg.direction)  # type: ignore[arg-type]
+    return kumiko["panels"], draw_panels(page, panels), kumiko
+
+
+@task(name="split-pages")
+def split_pages(store_url: str, pages: Sequence[str], config: dict) -> dict:
+    """Comic pages → `panels/<page>/`: crops in reading order, overlay, kumiko panels.json."""
+    store, cfg, log = Store(store_url), ComicsConfig.from_dict(config), stage_logger("comics")
+    paths = store_comics.list_pages(pages)
+    config_fp, out, computed = cfg.panels_fingerprint(), {}, 0
+    for path, name in zip(paths, store_comics.page_names(paths), strict=True):
+        expected = {"input": store_comics.page_digest(path), "config": config_fp}
+        if not store_comics.is_complete(store, store_comics.PANELS_STAGE, name, expected):
+            image = store_comics.read_page(path)
+            boxes, overlay, kumiko = page_panels(image, path.name, cfg)
+            store_comics.write_page_panels(store, name, image, boxes, overlay, kumiko)
+            store_comics.mark_complete(store, store_comics.PANELS_STAGE, name, {**expected, "source": str(path)})
+            computed += 1
+        doc = store_comics.read_page_panels(store, name)
+        out[name] = {"source": str(path), "panels": doc["panels"], "crops": [f"{store_comics.PANELS}/{name}/{store_comics.panel_file(n)}" for n in range(1, len(doc["panels"]) + 1)]}
+    index = store_comics.write_panels_index(store)
+    log.info("panels: %d pages, %d computed, %d unchanged", len(paths), computed, len(paths) - computed)
+    return {"pages": out, "computed": computed, "reused": len(paths) - computed, "json": index}
+
+
+@task(name="stage-crops")
+def stage_crops(store_url: str, crops: dict[str, str]) -> dict:
+    """Crops (unique name → path in the store) → one local folder for `region_export`."""
+    return {"folder": str(store_comics.stage_crops(Store(store_url), crops))}
