@@ -85,5 +85,9 @@ def map_units(
             if on_result is not None:
                 on_result(len(results) + len(errors), len(items))
     if errors:
-        raise RuntimeError(f"{desc}: {len(errors)} of {len(items)} units failed; first: {errors[0]!r}") from errors[0]
+        first = errors[0]
+        raise RuntimeError(
+            f"{desc}: {len(errors)} of {len(items)} units failed (finished ones are kept; re-run to retry); "
+            f"first error: {type(first).__name__}: {first}"
+        ) from first
     return results
