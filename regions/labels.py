@@ -50,6 +50,8 @@ def region_labels(region_map: np.ndarray) -> np.ndarray:
     key = colour_key(region_map)
     if key.size == 0:
         raise ValueError("region_map: empty map")
+    if key.min() == np.iinfo(np.int64).min:  # no smaller value left for the background
+        key = np.unique(key, return_inverse=True)[1].reshape(key.shape)
     # skimage treats `background` as unlabelled; pick a value no pixel has.
     background = int(key.min()) - 1
     labels = _label(key, background=background, connectivity=1)

@@ -517,6 +517,8 @@ def _tiff(data: bytes) -> _Header:
             )[0]
         if value_at + size > len(data):
             raise ValidationError(f"truncated TIFF: tag {tag} values beyond the end of the file")
+        if tag in tags:  # decoders disagree on which copy wins: a size could slip past the guard
+            raise ValidationError(f"corrupt TIFF: tag {tag} repeated")
         tags[tag] = list(struct.unpack_from(f"{endian}{n}{code}", data, value_at))
     if 256 not in tags or 257 not in tags:
         raise ValidationError("corrupt TIFF: no image width/height tags")
@@ -543,13 +545,18 @@ def _gif(data: bytes) -> _Header:
     return _Header("gif", width, height, 3, 8)
 
 
+_PNM_TOKEN = re.compile(rb"(?:\s++|#[^\n]*+)*+(\d{1,12})(?!\d)")
+
+
 def _pnm(data: bytes) -> _Header:
     kind = data[1] - ord("0")
     tokens: list[int] = []
     pos = 2
     wanted = 2 if kind in (1, 4) else 3
     while len(tokens) < wanted:
-        m = re.compile(rb"(?:\s+|#[^\n]*\n?)*(\d+)").match(data, pos)
+        # Possessive quantifiers: no backtracking (a run of separators cannot hang ingest), and
+        # at most 12 digits (a huge number is a bad header, not Python's int-size error).
+        m = _PNM_TOKEN.match(data, pos)
         if not m:
             raise ValidationError("corrupt PNM: bad header")
         tokens.append(int(m[1]))
