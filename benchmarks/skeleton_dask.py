@@ -38,16 +38,33 @@ def make_store(n: int, size: int) -> tuple[Store, list[str]]:
 def run(store: Store, ids: list[str], workers: int, config: SkeletonConfig) -> float:
     with dask_client(None, workers=workers) as client:
         # warm-up: JIT and cluster start are not what we compare
-        map_units(client, skeletonize_one, [(ids[0], "warm")], desc="warm-up", progress=False,
-                  store=store, config=config, config_fp="warm")
+        map_units(
+            client,
+            skeletonize_one,
+            [(ids[0], "warm")],
+            desc="warm-up",
+            progress=False,
+            store=store,
+            config=config,
+            config_fp="warm",
+        )
         start = time.perf_counter()
-        map_units(client, skeletonize_one, [(sid, "x") for sid in ids], desc=f"{workers} worker(s)",
-                  store=store, config=config, config_fp=fingerprint(workers))
+        map_units(
+            client,
+            skeletonize_one,
+            [(sid, "x") for sid in ids],
+            desc=f"{workers} worker(s)",
+            store=store,
+            config=config,
+            config_fp=fingerprint(workers),
+        )
         return time.perf_counter() - start
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--maps", type=int, default=32)
     parser.add_argument("--size", type=int, default=768)
     parser.add_argument("--rounds", type=int, default=512)

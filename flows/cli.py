@@ -42,8 +42,13 @@ def _store_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _lock_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--wait-for-lock", type=float, default=0.0, metavar="SECONDS",
-                        help="if another run is using the store, wait this long for it (default: exit at once)")
+    parser.add_argument(
+        "--wait-for-lock",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run is using the store, wait this long for it (default: exit at once)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,11 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
         "(a JSON file, nested by stage), then each --set SECTION.FIELD=VALUE.",
     )
     _store_arg(run)
-    run.add_argument("--config", type=Path, help="JSON file with stage settings, e.g. {\"train\": {\"steps\": 50}}")
-    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE",
-                     help="override one field, e.g. --set train.steps=50 --set ingest.source=data/")
-    run.add_argument("--demo-defaults", action="store_true", help="start from the demo's small settings")
-    run.add_argument("--dask-address", help="an existing Dask scheduler (default: $DASK_SCHEDULER_ADDRESS or a local cluster)")
+    run.add_argument(
+        "--config", type=Path, help='JSON file with stage settings, e.g. {"train": {"steps": 50}}'
+    )
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one field, e.g. --set train.steps=50 --set ingest.source=data/",
+    )
+    run.add_argument(
+        "--demo-defaults", action="store_true", help="start from the demo's small settings"
+    )
+    run.add_argument(
+        "--dask-address",
+        help="an existing Dask scheduler (default: $DASK_SCHEDULER_ADDRESS or a local cluster)",
+    )
     _lock_arg(run)
 
     show = sub.add_parser("config", help="print the resolved pipeline config as JSON")
@@ -76,18 +94,26 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--demo-defaults", action="store_true")
 
     ingest = sub.add_parser("ingest", help="ingest a dataset into the store (folder, archive, URL)")
-    ingest.add_argument("source", help="'synthetic', a folder, an archive (.zip, .zip.001, .tar.gz) or a URL")
+    ingest.add_argument(
+        "source", help="'synthetic', a folder, an archive (.zip, .zip.001, .tar.gz) or a URL"
+    )
     _store_arg(ingest)
-    ingest.add_argument("--strict", action="store_true", help="exit non-zero when any sample is quarantined")
+    ingest.add_argument(
+        "--strict", action="store_true", help="exit non-zero when any sample is quarantined"
+    )
     ingest.add_argument("--sha256", help="expected sha256 of a downloaded archive")
     ingest.add_argument("--dask-address")
 
     skel = sub.add_parser("skeletonize", help="one region map → its skeleton target (PNG)")
     skel.add_argument("region", type=Path, help="a region map (one colour per region)")
-    skel.add_argument("-o", "--output", type=Path, required=True, help="skeleton map to write (PNG)")
+    skel.add_argument(
+        "-o", "--output", type=Path, required=True, help="skeleton map to write (PNG)"
+    )
     skel.add_argument("--normal", type=Path, help="also write the normal map here")
     skel.add_argument("--markers", type=Path, help="also write the watershed markers here")
-    skel.add_argument("--rounds", type=int, default=512, help="Jacobi rounds (default 512, as the original)")
+    skel.add_argument(
+        "--rounds", type=int, default=512, help="Jacobi rounds (default 512, as the original)"
+    )
     skel.add_argument("--method", choices=["jacobi", "harmonic"], default="jacobi")
     skel.add_argument("--seed", type=int, default=0)
     skel.add_argument("--threshold", type=int, default=200, help="marker threshold (default 200)")
@@ -100,30 +126,67 @@ def build_parser() -> argparse.ArgumentParser:
         "formats asked for; OUT/reports/<export>/report.md summarises the run.",
     )
     extract.add_argument("images", nargs="+", help="image files, folders, globs or URLs")
-    extract.add_argument("--checkpoint", required=True, help="a training checkpoint (.pt) or an imported one")
+    extract.add_argument(
+        "--checkpoint", required=True, help="a training checkpoint (.pt) or an imported one"
+    )
     extract.add_argument("-o", "--output", required=True, help="output store (folder or URL)")
-    extract.add_argument("--decoder", choices=["simple", "full"], default="full",
-                         help="full: the original's post-processing + watershed on the image (default); simple: on the skeleton")
-    extract.add_argument("--short-side", type=int, default=1024, help="working resolution of the net (default 1024; 0 = image size)")
-    extract.add_argument("--tta", type=int, choices=[1, 4, 8], default=1, help="dihedral test-time augmentation")
-    extract.add_argument("--formats", default="labels,flat,regions",
-                         help="comma list of labels, flat, regions (Parquet table), coco, svg (default labels,flat,regions)")
+    extract.add_argument(
+        "--decoder",
+        choices=["simple", "full"],
+        default="full",
+        help="full: the original's post-processing + watershed on the image (default); simple: on the skeleton",
+    )
+    extract.add_argument(
+        "--short-side",
+        type=int,
+        default=1024,
+        help="working resolution of the net (default 1024; 0 = image size)",
+    )
+    extract.add_argument(
+        "--tta", type=int, choices=[1, 4, 8], default=1, help="dihedral test-time augmentation"
+    )
+    extract.add_argument(
+        "--formats",
+        default="labels,flat,regions",
+        help="comma list of labels, flat, regions (Parquet table), coco, svg (default labels,flat,regions)",
+    )
     extract.add_argument("--dask-address")
     _lock_arg(extract)
 
-    vis = sub.add_parser("visualize", help="fill each region of a region map with the image's median colour")
+    vis = sub.add_parser(
+        "visualize", help="fill each region of a region map with the image's median colour"
+    )
     vis.add_argument("image", type=Path)
-    vis.add_argument("region", type=Path, help="region map (one colour per region) or 16-bit label PNG")
+    vis.add_argument(
+        "region", type=Path, help="region map (one colour per region) or 16-bit label PNG"
+    )
     vis.add_argument("-o", "--output", type=Path, required=True)
 
-    ev = sub.add_parser("evaluate", help="score predicted region maps against ground truth (AP/OIS/ODS, F, covering, VI)")
-    ev.add_argument("pred_dir", type=Path, help="predicted region maps (paired by the name before the first '.')")
+    ev = sub.add_parser(
+        "evaluate",
+        help="score predicted region maps against ground truth (AP/OIS/ODS, F, covering, VI)",
+    )
+    ev.add_argument(
+        "pred_dir",
+        type=Path,
+        help="predicted region maps (paired by the name before the first '.')",
+    )
     ev.add_argument("gt_dir", type=Path, help="ground-truth region maps")
-    ev.add_argument("-o", "--output", default="./regionflow-eval", help="where the report goes (default ./regionflow-eval)")
+    ev.add_argument(
+        "-o",
+        "--output",
+        default="./regionflow-eval",
+        help="where the report goes (default ./regionflow-eval)",
+    )
 
-    imp = sub.add_parser("import-weights", help="convert the original Keras weights (HDF5) into a regionflow checkpoint")
+    imp = sub.add_parser(
+        "import-weights",
+        help="convert the original Keras weights (HDF5) into a regionflow checkpoint",
+    )
     imp.add_argument("weights", type=Path, help="e.g. DanbooRegion2020UNet.net")
-    imp.add_argument("-o", "--output", type=Path, required=True, help="checkpoint file to write (.pt)")
+    imp.add_argument(
+        "-o", "--output", type=Path, required=True, help="checkpoint file to write (.pt)"
+    )
     return parser
 
 
@@ -151,11 +214,18 @@ def _print_summary(result: dict, seconds: float) -> None:
     print(f"\nregionflow: pipeline finished in {seconds:.1f} s")
     for stage, info in result.items():
         counts = ", ".join(
-            f"{k}={v}" for k, v in info.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+            f"{k}={v}"
+            for k, v in info.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)
         )
         print(f"  {stage:<12} {info['state']:<10} {counts}")
     extract = result.get("extract", {})
-    for label, key in (("report", "report"), ("metrics", "metrics"), ("exports", "exports"), ("scores", "scores")):
+    for label, key in (
+        ("report", "report"),
+        ("metrics", "metrics"),
+        ("exports", "exports"),
+        ("scores", "scores"),
+    ):
         if key in extract:
             value = extract[key]
             print(f"  {label:<12} {json.dumps(value) if isinstance(value, dict) else value}")
@@ -193,11 +263,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_skeletonize(args: argparse.Namespace) -> int:
-    from regions.skeleton import normal_map, region_edges, region_skeleton, skeleton_field, watershed_markers
-    from storage.images import read_image_file, write_image_file
-
     import cv2
     import numpy as np
+
+    from regions.skeleton import (
+        normal_map,
+        region_edges,
+        region_skeleton,
+        skeleton_field,
+        watershed_markers,
+    )
+    from storage.images import read_image_file, write_image_file
 
     region = read_image_file(args.region, cv2.IMREAD_UNCHANGED)
     if region.ndim == 2:
@@ -205,7 +281,9 @@ def cmd_skeletonize(args: argparse.Namespace) -> int:
     if region.dtype != np.uint8:
         region = (region // 257).astype(np.uint8)
     edges = region_edges(region)
-    height = skeleton_field(edges, region_skeleton(edges), rounds=args.rounds, seed=args.seed, method=args.method)
+    height = skeleton_field(
+        edges, region_skeleton(edges), rounds=args.rounds, seed=args.seed, method=args.method
+    )
     print(f"skeleton: {write_image_file(args.output, height)}")
     if args.normal:
         print(f"normal:   {write_image_file(args.normal, normal_map(height))}")
@@ -225,9 +303,16 @@ def cmd_extract(args: argparse.Namespace) -> int:
         "exports": [f.strip() for f in args.formats.split(",") if f.strip()],
     }
     result = region_export(
-        args.images, str(args.checkpoint), args.output, config, dask_address=args.dask_address, lock_wait=args.wait_for_lock
+        args.images,
+        str(args.checkpoint),
+        args.output,
+        config,
+        dask_address=args.dask_address,
+        lock_wait=args.wait_for_lock,
     )
-    print(f"\nextract: {result['images']} images ({result['computed']} computed, {result['reused']} reused)")
+    print(
+        f"\nextract: {result['images']} images ({result['computed']} computed, {result['reused']} reused)"
+    )
     print(f"exports: {result['exports']}")
     print(f"report:  {result['report']}")
     return 0
@@ -245,8 +330,12 @@ def cmd_visualize(args: argparse.Namespace) -> int:
     region = read_image_file(args.region, cv2.IMREAD_UNCHANGED)
     labels = region.astype(np.int64) if region.ndim == 2 else region_labels(region).astype(np.int64)
     if labels.shape != image.shape[:2]:
-        labels = cv2.resize(labels.astype(np.int32), image.shape[1::-1], interpolation=cv2.INTER_NEAREST)
-    print(f"flat: {write_image_file(args.output, flat_colour(image, labels))} ({len(np.unique(labels))} regions)")
+        labels = cv2.resize(
+            labels.astype(np.int32), image.shape[1::-1], interpolation=cv2.INTER_NEAREST
+        )
+    print(
+        f"flat: {write_image_file(args.output, flat_colour(image, labels))} ({len(np.unique(labels))} regions)"
+    )
     return 0
 
 
@@ -267,7 +356,9 @@ def cmd_import_weights(args: argparse.Namespace) -> int:
     from storage.checkpoints import write_generator_checkpoint
 
     net = import_keras_weights(args.weights, RegionUNet())
-    print(f"checkpoint: {write_generator_checkpoint(args.output, net.state_dict(), source=str(args.weights))}")
+    print(
+        f"checkpoint: {write_generator_checkpoint(args.output, net.state_dict(), source=str(args.weights))}"
+    )
     return 0
 
 

@@ -30,7 +30,9 @@ def region_export(
         return _export(store, inputs, checkpoint, config, dask_address)
 
 
-def _export(store: str, inputs: list[str], checkpoint: str, config: dict | None, dask_address: str | None) -> dict:
+def _export(
+    store: str, inputs: list[str], checkpoint: str, config: dict | None, dask_address: str | None
+) -> dict:
     source = gather_inputs(store, inputs)
     ingest = ingest_flow(store, {"source": source["folder"]}, dask_address=dask_address)
     extract_config = {**(config or {}), "split": "images", "predictor": "model"}

@@ -10,13 +10,14 @@ directory. Needs a Prefect server (`prefect server start`).
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from prefect import serve
-from prefect.deployments.runner import EntrypointType, RunnerDeployment
-
-from flows.export import region_export
-from flows.pipeline import dataset_refresh, pipeline
 from storage.store import Store, default_store_url
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+# Prefect, the flows and torch load only when serving: `regionflow --help` stays fast.
 
 DEFAULT_REFRESH_CRON = "0 3 * * *"  # daily at 03:00 UTC
 DEFAULT_NAME = "serve"
@@ -32,6 +33,11 @@ def deployments(
     A local `store` is made absolute, so outputs land in the same place whatever folder the
     runs start in.
     """
+    from prefect.deployments.runner import EntrypointType
+
+    from flows.export import region_export
+    from flows.pipeline import dataset_refresh, pipeline
+
     if not name or "/" in name:
         raise ValueError(f"name: expected a deployment name without '/', got {name!r}")
     url = Store(store).url
@@ -76,6 +82,8 @@ def serve_all(
     `limit` caps concurrent runs (None: no cap). Blocks; Ctrl-C (SIGINT) or SIGTERM stops it
     and pauses the refresh schedule, as `prefect.serve` does.
     """
+    from prefect import serve
+
     serve(*deployments(store, refresh_cron=refresh_cron, name=name), limit=limit)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from prefect import flow
 
+from models.config import TrainConfig
 from storage.locks import StoreLock
 from storage.store import Store
 from tasks.config import ExtractConfig, IngestConfig, SkeletonConfig, to_dict
@@ -14,7 +15,6 @@ from tasks.ingest import ingest_samples, locate_source
 from tasks.skeletonize import skeletonize_samples
 from tasks.stage import stage_options
 from tasks.train import train_model
-from models.config import TrainConfig
 
 
 def _run_stage(task, store: Store, **kwargs: Any) -> dict[str, Any]:
@@ -31,14 +31,24 @@ def ingest_flow(store: str, config: dict | None = None, dask_address: str | None
     """Fetch or generate the source, validate every sample, write Zarr arrays and the manifest."""
     cfg = to_dict(IngestConfig(**(config or {})))
     source = locate_source(store, cfg)
-    return _run_stage(ingest_samples, Store(store), config=cfg, source_fingerprint=source["fingerprint"], dask_address=dask_address)
+    return _run_stage(
+        ingest_samples,
+        Store(store),
+        config=cfg,
+        source_fingerprint=source["fingerprint"],
+        dask_address=dask_address,
+    )
 
 
 @flow(name="skeletonize", log_prints=True)
-def skeletonize_flow(store: str, upstream: str, config: dict | None = None, dask_address: str | None = None) -> dict:
+def skeletonize_flow(
+    store: str, upstream: str, config: dict | None = None, dask_address: str | None = None
+) -> dict:
     """Compute the DanbooRegion skeleton target of every annotated sample, in parallel."""
     cfg = to_dict(SkeletonConfig(**(config or {})))
-    return _run_stage(skeletonize_samples, Store(store), config=cfg, upstream=upstream, dask_address=dask_address)
+    return _run_stage(
+        skeletonize_samples, Store(store), config=cfg, upstream=upstream, dask_address=dask_address
+    )
 
 
 @flow(name="train", log_prints=True)

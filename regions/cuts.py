@@ -224,7 +224,11 @@ def _seed_final_rows(cut_pixels: np.ndarray) -> tuple[int, int] | None:
     if lines is None:
         return None
     horizontal = np.pi / 2
-    ys = [int(round(rho)) for rho, theta in lines.reshape(-1, 2).tolist() if abs(theta - horizontal) < 1e-6]
+    ys = [
+        int(round(rho))
+        for rho, theta in lines.reshape(-1, 2).tolist()
+        if abs(theta - horizontal) < 1e-6
+    ]
     if len(set(ys)) < 2:
         return None
     return min(ys), max(ys)

@@ -24,7 +24,9 @@ def colour_key(region_map: np.ndarray) -> np.ndarray:
             raise ValueError(f"region_map: a 2-D map must be integer, got {region_map.dtype}")
         return region_map.astype(np.int64, copy=False)
     if region_map.ndim != 3 or region_map.shape[2] not in (1, 3, 4):
-        raise ValueError(f"region_map: expected (H, W), (H, W, 3) or (H, W, 4), got {region_map.shape}")
+        raise ValueError(
+            f"region_map: expected (H, W), (H, W, 3) or (H, W, 4), got {region_map.shape}"
+        )
     if region_map.dtype != np.uint8:
         raise ValueError(f"region_map: expected uint8 colours, got {region_map.dtype}")
     colours = region_map[..., :3].astype(np.int64)

@@ -112,14 +112,18 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def write_generator_checkpoint(path: str | os.PathLike[str], model_state: dict[str, Any], *, source: str) -> Path:
+def write_generator_checkpoint(
+    path: str | os.PathLike[str], model_state: dict[str, Any], *, source: str
+) -> Path:
     """A generator-only checkpoint (e.g. imported weights) that `extract --checkpoint` loads."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            torch.save({"format": "regionflow-generator/1", "model": model_state, "source": source}, handle)
+            torch.save(
+                {"format": "regionflow-generator/1", "model": model_state, "source": source}, handle
+            )
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, path)

@@ -84,5 +84,7 @@ class ExportWriter:
     def write_table(self, sample_id: str, name: str, rows) -> str:
         return self.write(sample_id, name, table_bytes(rows))
 
-    def read_image(self, sample_id: str, name: str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    def read_image(
+        self, sample_id: str, name: str, flags: int = cv2.IMREAD_UNCHANGED
+    ) -> np.ndarray:
         return decode_image(self.store.read_bytes(EXPORTS, self.export_id, sample_id, name), flags)

@@ -25,7 +25,9 @@ def write_image_file(path: str | os.PathLike[str], image: np.ndarray) -> Path:
     path = Path(path)
     ok, data = cv2.imencode(path.suffix or ".png", image)
     if not ok:
-        raise ValueError(f"{path}: cannot encode a {image.dtype} {image.shape} image as {path.suffix}")
+        raise ValueError(
+            f"{path}: cannot encode a {image.dtype} {image.shape} image as {path.suffix}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(data.tobytes())

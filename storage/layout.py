@@ -67,7 +67,12 @@ def _scan_plain(root: Path) -> list[SampleFiles]:
         key=lambda p: natural_key(str(p.relative_to(root))),
     )
     return [
-        SampleFiles(f"{EXPORT_SPLIT}-{_safe(str(p.relative_to(root).with_suffix('')))}", EXPORT_SPLIT, p, None)
+        SampleFiles(
+            f"{EXPORT_SPLIT}-{_safe(str(p.relative_to(root).with_suffix('')))}",
+            EXPORT_SPLIT,
+            p,
+            None,
+        )
         for p in files
     ]
 

@@ -54,8 +54,16 @@ def _pid_alive(pid: int) -> bool:
 class StoreLock:
     """`with StoreLock(store, wait=60):` — hold the store's lock, waiting up to `wait` seconds."""
 
-    def __init__(self, store: Store, name: str = "pipeline", *, wait: float = 0.0, stale_after: float = 600.0,
-                 heartbeat: float = 10.0, purpose: str = ""):
+    def __init__(
+        self,
+        store: Store,
+        name: str = "pipeline",
+        *,
+        wait: float = 0.0,
+        stale_after: float = 600.0,
+        heartbeat: float = 10.0,
+        purpose: str = "",
+    ):
         if wait < 0 or stale_after <= 0 or heartbeat <= 0:
             raise ValueError("wait, stale_after, heartbeat: must be >= 0, > 0 and > 0")
         self.store, self.name, self.wait = store, name, wait
@@ -73,13 +81,23 @@ class StoreLock:
     def is_stale(self, owner: dict) -> bool:
         if time.time() - owner.get("heartbeat", 0) > self.stale_after:
             return True
-        return owner.get("host") == socket.gethostname() and not _pid_alive(int(owner.get("pid", -1)))
+        return owner.get("host") == socket.gethostname() and not _pid_alive(
+            int(owner.get("pid", -1))
+        )
 
     # -- taking ----------------------------------------------------------------------------
     def _record(self, token: str) -> bytes:
         now = time.time()
-        return json.dumps({"token": token, "pid": os.getpid(), "host": socket.gethostname(),
-                           "since": now, "heartbeat": now, "purpose": self.purpose}).encode()
+        return json.dumps(
+            {
+                "token": token,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": now,
+                "heartbeat": now,
+                "purpose": self.purpose,
+            }
+        ).encode()
 
     def _try_take(self, token: str) -> bool:
         data = self._record(token)
@@ -131,7 +149,9 @@ class StoreLock:
                 raise StoreLocked(self.describe_owner())
             time.sleep(min(1.0, max(0.05, self.wait / 20)))
         stop = threading.Event()
-        beat = threading.Thread(target=self._beat, args=(token, stop), daemon=True, name=f"lock-{self.name}")
+        beat = threading.Thread(
+            target=self._beat, args=(token, stop), daemon=True, name=f"lock-{self.name}"
+        )
         with _held_guard:
             _held[self.key] = _Held(token, 1, stop, beat)
         beat.start()

@@ -46,9 +46,7 @@ def remove_record(store: Store, stage: str, sample_id: str) -> None:
     store.remove(RECORDS, stage, _name(sample_id))
 
 
-def pending(
-    wanted: dict[str, dict[str, Any]], done: dict[str, dict[str, Any]]
-) -> list[str]:
+def pending(wanted: dict[str, dict[str, Any]], done: dict[str, dict[str, Any]]) -> list[str]:
     """Ids in `wanted` (id → expected record fields) whose record is missing or differs."""
     todo = []
     for sid, expected in wanted.items():

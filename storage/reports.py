@@ -32,7 +32,9 @@ def _precision_at(row: dict[str, Any], scale: int) -> float:
 
 def _scale_plot(rows: list[dict[str, Any]]) -> bytes | None:
     """Mean DanbooRegion precision vs scale, as PNG bytes."""
-    scales = sorted({int(k.rsplit("_", 1)[1]) for r in rows for k in r if k.startswith("danbooregion_tp_")})
+    scales = sorted(
+        {int(k.rsplit("_", 1)[1]) for r in rows for k in r if k.startswith("danbooregion_tp_")}
+    )
     if not scales:
         return None
     import matplotlib
@@ -69,11 +71,16 @@ def _preview(writer: ExportWriter, sample_id: str, store: Store) -> bytes | None
 
 def comparison_table(comparison: dict[str, dict[str, float]]) -> list[str]:
     """Markdown rows: one predictor per line, the headline scores as columns."""
-    keys = [k for k in ("AP", "OIS", "ODS", "boundary_F", "covering", "VI", "region_count_ratio")
-            if any(k in s for s in comparison.values())]
+    keys = [
+        k
+        for k in ("AP", "OIS", "ODS", "boundary_F", "covering", "VI", "region_count_ratio")
+        if any(k in s for s in comparison.values())
+    ]
     lines = ["| predictor | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for name, scores in comparison.items():
-        cells = [f"{scores[k]:.4f}" if k in scores and not math.isnan(scores[k]) else "–" for k in keys]
+        cells = [
+            f"{scores[k]:.4f}" if k in scores and not math.isnan(scores[k]) else "–" for k in keys
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -92,15 +99,26 @@ def render_markdown(
         for key, label in SCORE_NAMES.items():
             if key in scores and not math.isnan(scores[key]):
                 lines.append(f"| {label} | {scores[key]:.5f} |")
-        worst = sorted((r for r in rows if "n_pixels" in r), key=lambda r: _precision_at(r, 512))[:5]
-        lines += ["", "## Worst images (precision at 512)", "", "| image | precision@512 | regions |", "|---|---|---|"]
+        worst = sorted((r for r in rows if "n_pixels" in r), key=lambda r: _precision_at(r, 512))[
+            :5
+        ]
+        lines += [
+            "",
+            "## Worst images (precision at 512)",
+            "",
+            "| image | precision@512 | regions |",
+            "|---|---|---|",
+        ]
         lines += [f"| {r['id']} | {_precision_at(r, 512):.4f} | {r['n_regions']} |" for r in worst]
     else:
         lines += ["", "No ground truth for these images: exports only, no scores."]
     if comparison and len(comparison) > 1 and any(comparison.values()):
         lines += ["", "## Side by side (same images)", "", *comparison_table(comparison)]
-        lines += ["", "ground_truth = GT skeleton through the decoder: the ceiling of the representation. "
-                  "AP/OIS/ODS are precision-only; read them with boundary F and covering."]
+        lines += [
+            "",
+            "ground_truth = GT skeleton through the decoder: the ceiling of the representation. "
+            "AP/OIS/ODS are precision-only; read them with boundary F and covering.",
+        ]
     for caption, name in images.items():
         lines += ["", f"## {caption}", "", f"![{caption}]({name})"]
     return "\n".join(lines) + "\n"
@@ -120,7 +138,11 @@ def write_report(
     base = (REPORTS, report_id)
     if rows:
         store.write_bytes(table_bytes(rows), *base, "metrics.parquet")
-    store.write_json({"title": title, "n_images": len(rows), "scores": scores, "comparison": comparison or {}}, *base, "summary.json")
+    store.write_json(
+        {"title": title, "n_images": len(rows), "scores": scores, "comparison": comparison or {}},
+        *base,
+        "summary.json",
+    )
     images = {}
     plot = _scale_plot([r for r in rows if "n_pixels" in r])
     if plot:
@@ -139,7 +161,12 @@ def write_report(
     }
 
 
-QUALITY_MEASURES = ("small_region_area", "regions_per_megapixel", "largest_region_share", "unfinished")
+QUALITY_MEASURES = (
+    "small_region_area",
+    "regions_per_megapixel",
+    "largest_region_share",
+    "unfinished",
+)
 
 
 def _quality_plot(rows: list[dict[str, Any]]) -> bytes | None:
@@ -165,7 +192,9 @@ def _quality_plot(rows: list[dict[str, Any]]) -> bytes | None:
     return buffer.getvalue()
 
 
-def write_ingest_report(store: Store, rows: list[dict[str, Any]], summary: dict[str, Any]) -> dict[str, str]:
+def write_ingest_report(
+    store: Store, rows: list[dict[str, Any]], summary: dict[str, Any]
+) -> dict[str, str]:
     """`reports/ingest/report.md` + quality.png: counts, quarantined samples, quality spread."""
     base = (REPORTS, "ingest")
     ok = [r for r in rows if r["status"] == "ok"]
@@ -182,7 +211,13 @@ def write_ingest_report(store: Store, rows: list[dict[str, Any]], summary: dict[
         lines += ["", "## Quarantined", "", "| sample | reason |", "|---|---|"]
         lines += [f"| {r['id']} | {r['reason']} |" for r in bad]
     if flagged:
-        lines += ["", f"## Flagged ({len(flagged)} ingested with a warning)", "", "| sample | flags |", "|---|---|"]
+        lines += [
+            "",
+            f"## Flagged ({len(flagged)} ingested with a warning)",
+            "",
+            "| sample | flags |",
+            "|---|---|",
+        ]
         lines += [f"| {r['id']} | {', '.join(r['flags'])} |" for r in flagged[:50]]
     plot = _quality_plot(ok)
     if plot:

@@ -61,7 +61,9 @@ class Run:
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.store.exists(RUNS, self.id, "metrics.parquet"):
             return []
-        return pq.read_table(io.BytesIO(self.store.read_bytes(RUNS, self.id, "metrics.parquet"))).to_pylist()
+        return pq.read_table(
+            io.BytesIO(self.store.read_bytes(RUNS, self.id, "metrics.parquet"))
+        ).to_pylist()
 
     def write_preview(self, step: int, image: np.ndarray) -> str:
         ok, data = cv2.imencode(".png", image)

@@ -22,7 +22,9 @@ ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
 
 
 @contextlib.contextmanager
@@ -38,8 +40,16 @@ def dask_client(address: str | None = None, *, workers: int | None = None) -> It
             yield client
         return
     n = workers or default_workers()
-    for name in ("distributed", "distributed.scheduler", "distributed.worker", "distributed.core", "distributed.nanny"):
-        logging.getLogger(name).setLevel(logging.WARNING)  # one stage = one cluster: its chatter is noise
+    for name in (
+        "distributed",
+        "distributed.scheduler",
+        "distributed.worker",
+        "distributed.core",
+        "distributed.nanny",
+    ):
+        logging.getLogger(name).setLevel(
+            logging.WARNING
+        )  # one stage = one cluster: its chatter is noise
     with (
         LocalCluster(
             n_workers=1,

@@ -78,10 +78,14 @@ class ExtractConfig:
             if value not in allowed:
                 raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
         if set(self.compare) - set(PREDICTORS):
-            raise ValueError(f"compare: unknown predictors {sorted(set(self.compare) - set(PREDICTORS))}")
+            raise ValueError(
+                f"compare: unknown predictors {sorted(set(self.compare) - set(PREDICTORS))}"
+            )
         unknown = set(self.exports) - set(EXPORT_FORMATS)
         if unknown:
-            raise ValueError(f"exports: unknown formats {sorted(unknown)} (known: {', '.join(EXPORT_FORMATS)})")
+            raise ValueError(
+                f"exports: unknown formats {sorted(unknown)} (known: {', '.join(EXPORT_FORMATS)})"
+            )
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,9 @@ class PipelineConfig:
     skeleton: SkeletonConfig = field(default_factory=SkeletonConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
-    dask_address: str | None = None  # None: $DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine
+    dask_address: str | None = (
+        None  # None: $DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine
+    )
     lock_wait: float = 0.0  # seconds to wait for another run on the same store (0: exit at once)
 
     @classmethod
@@ -114,7 +120,9 @@ class PipelineConfig:
         )
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, base: PipelineConfig | None = None) -> PipelineConfig:
+    def from_dict(
+        cls, data: dict[str, Any], *, base: PipelineConfig | None = None
+    ) -> PipelineConfig:
         return replace_fields(base or cls(), data)
 
     def to_dict(self) -> dict[str, Any]:

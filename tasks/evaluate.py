@@ -24,12 +24,18 @@ def pair_files(pred_dir: Path, gt_dir: Path) -> list[tuple[str, Path, Path]]:
     def index(folder: Path) -> dict[str, Path]:
         if not folder.is_dir():
             raise ValueError(f"{folder}: not a folder")
-        return {pair_key(p): p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+        return {
+            pair_key(p): p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        }
 
     preds, gts = index(pred_dir), index(gt_dir)
     common = sorted(set(preds) & set(gts), key=natural_key)
     if not common:
-        raise ValueError(f"no file in {pred_dir} pairs with one in {gt_dir} (pairing on the name before the first '.')")
+        raise ValueError(
+            f"no file in {pred_dir} pairs with one in {gt_dir} (pairing on the name before the first '.')"
+        )
     return [(key, preds[key], gts[key]) for key in common]
 
 
@@ -39,7 +45,9 @@ def evaluate_pair(gt_map: np.ndarray, pred_map: np.ndarray) -> dict:
     gt_labels = region_labels(gt_map)
     pred_labels = region_labels(pred_map)
     if pred_labels.shape != gt_labels.shape:
-        pred_labels = cv2.resize(pred_labels.astype(np.int32), gt_labels.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        pred_labels = cv2.resize(
+            pred_labels.astype(np.int32), gt_labels.shape[::-1], interpolation=cv2.INTER_NEAREST
+        )
     row = image_metrics(gt_labels, pred_labels)
     for counts in danbooregion_counts(gt_map, pred_map):
         for key in ("tp", "n_est", "n_gt"):
@@ -53,7 +61,20 @@ def evaluate_folders(pred_dir: Path, gt_dir: Path, output: str) -> dict:
     for key, pred, gt in pair_files(Path(pred_dir), Path(gt_dir)):
         gt_map = read_image_file(gt, cv2.IMREAD_COLOR)
         pred_map = read_image_file(pred, cv2.IMREAD_COLOR)
-        rows.append({"id": key, "n_regions": int(region_labels(pred_map).max()), **evaluate_pair(gt_map, pred_map)})
+        rows.append(
+            {
+                "id": key,
+                "n_regions": int(region_labels(pred_map).max()),
+                **evaluate_pair(gt_map, pred_map),
+            }
+        )
     scores = summarize(rows)
-    report = write_report(Store(output), "evaluate", rows, scores, writer=None, title=f"Evaluation of {pred_dir} against {gt_dir}")
+    report = write_report(
+        Store(output),
+        "evaluate",
+        rows,
+        scores,
+        writer=None,
+        title=f"Evaluation of {pred_dir} against {gt_dir}",
+    )
     return {"images": len(rows), "scores": scores, **{k: report[k] for k in ("report", "metrics")}}

@@ -26,7 +26,11 @@ from tasks.cluster import dask_client, map_units
 from tasks.config import BASELINES, ExtractConfig
 from tasks.stage import StageProgress, one_thread_kernels, stage_logger
 
-BASELINE_FUNCTIONS = {"felzenszwalb": felzenszwalb_regions, "slic": slic_regions, "watershed": watershed_regions}
+BASELINE_FUNCTIONS = {
+    "felzenszwalb": felzenszwalb_regions,
+    "slic": slic_regions,
+    "watershed": watershed_regions,
+}
 HEADLINE = ("AP", "OIS", "ODS", "boundary_F", "covering", "VI")
 
 
@@ -38,7 +42,9 @@ def regions_of(config: ExtractConfig, image: np.ndarray, skeleton: np.ndarray | 
     return decode_full(skeleton, image)
 
 
-def write_exports(writer: ExportWriter, sample_id: str, formats, image: np.ndarray, labels: np.ndarray) -> None:
+def write_exports(
+    writer: ExportWriter, sample_id: str, formats, image: np.ndarray, labels: np.ndarray
+) -> None:
     if "labels" in formats:
         writer.write_labels(sample_id, labels)
     if "flat" in formats:
@@ -48,16 +54,28 @@ def write_exports(writer: ExportWriter, sample_id: str, formats, image: np.ndarr
     if "coco" in formats:
         h, w = labels.shape
         images = [{"id": 1, "file_name": f"{sample_id}.png", "height": h, "width": w}]
-        writer.write_json(sample_id, "coco.json", coco_document(images, coco_annotations(labels, image_id=1)))
+        writer.write_json(
+            sample_id, "coco.json", coco_document(images, coco_annotations(labels, image_id=1))
+        )
     if "svg" in formats:
         writer.write(sample_id, "regions.svg", svg_document(labels, image).encode())
 
 
-def extract_one(sample_id: str, *, store: Store, config: ExtractConfig, writer: ExportWriter, stage: str, config_fp: str) -> dict:
+def extract_one(
+    sample_id: str,
+    *,
+    store: Store,
+    config: ExtractConfig,
+    writer: ExportWriter,
+    stage: str,
+    config_fp: str,
+) -> dict:
     """Regions of one image, its exports and metric counts, then its record (last)."""
     one_thread_kernels()
     image = read_array(store, sample_id, "image")
-    skeleton = None if config.predictor in BASELINES else writer.read_image(sample_id, "skeleton.png", 0)
+    skeleton = (
+        None if config.predictor in BASELINES else writer.read_image(sample_id, "skeleton.png", 0)
+    )
     labels = regions_of(config, image, skeleton)
     write_exports(writer, sample_id, config.exports, image, labels)
     row: dict = {"id": sample_id, "n_regions": int(labels.max())}
@@ -67,7 +85,13 @@ def extract_one(sample_id: str, *, store: Store, config: ExtractConfig, writer: 
     return row
 
 
-def predict_skeletons(store: Store, sample_ids: list[str], config: ExtractConfig, checkpoint: str | None, writer: ExportWriter) -> None:
+def predict_skeletons(
+    store: Store,
+    sample_ids: list[str],
+    config: ExtractConfig,
+    checkpoint: str | None,
+    writer: ExportWriter,
+) -> None:
     """The skeleton map of each image: the model's prediction, or the ground-truth target."""
     if config.predictor in BASELINES:
         return
@@ -90,22 +114,49 @@ def predict_skeletons(store: Store, sample_ids: list[str], config: ExtractConfig
     inference = InferenceConfig(short_side=config.short_side, tta=config.tta)
     for sid in tqdm(sample_ids, desc="predict", unit="image"):
         image = read_array(store, sid, "image")
-        writer.write_image(sid, "skeleton.png", predict_skeleton(net, image, config=inference, device=device))
+        writer.write_image(
+            sid, "skeleton.png", predict_skeleton(net, image, config=inference, device=device)
+        )
 
 
-def run_predictor(store: Store, ids: list[str], cfg: ExtractConfig, upstream: str, checkpoint: str | None, dask_address: str | None) -> tuple[str, list[dict], int]:
+def run_predictor(
+    store: Store,
+    ids: list[str],
+    cfg: ExtractConfig,
+    upstream: str,
+    checkpoint: str | None,
+    dask_address: str | None,
+) -> tuple[str, list[dict], int]:
     """Every image of `ids` through one predictor: (export id, per-image rows, images computed)."""
     uses_model = cfg.predictor == "model"
-    config_fp = fingerprint({"config": cfg, "upstream": upstream if uses_model else "", "checkpoint": checkpoint if uses_model else None,
-                             "code": code_fingerprint("regions", "models")})
+    config_fp = fingerprint(
+        {
+            "config": cfg,
+            "upstream": upstream if uses_model else "",
+            "checkpoint": checkpoint if uses_model else None,
+            "code": code_fingerprint("regions", "models"),
+        }
+    )
     export_id = f"{cfg.split}-{cfg.predictor.replace('_', '-')}-{config_fp[:12]}"
     stage, writer = f"extract-{export_id}", ExportWriter(store, export_id)
     todo = rec.pending({sid: {"config": config_fp} for sid in ids}, rec.read_records(store, stage))
-    stage_logger("extract").info("extract %s: %d images, %d to process", export_id, len(ids), len(todo))
+    stage_logger("extract").info(
+        "extract %s: %d images, %d to process", export_id, len(ids), len(todo)
+    )
     predict_skeletons(store, todo, cfg, checkpoint, writer)
     with dask_client(dask_address) as client:
-        map_units(client, extract_one, todo, desc=f"extract {cfg.predictor}", on_result=StageProgress("extract-progress", f"images extracted ({cfg.predictor})"),
-                  store=store, config=cfg, writer=writer, stage=stage, config_fp=config_fp)
+        map_units(
+            client,
+            extract_one,
+            todo,
+            desc=f"extract {cfg.predictor}",
+            on_result=StageProgress("extract-progress", f"images extracted ({cfg.predictor})"),
+            store=store,
+            config=cfg,
+            writer=writer,
+            stage=stage,
+            config_fp=config_fp,
+        )
     done = rec.read_records(store, stage)
     return export_id, [done[sid]["metrics"] for sid in ids], len(todo)
 
@@ -123,10 +174,17 @@ def extract_regions(
     truth exists, and a report comparing the predictor with `config["compare"]`."""
     store, cfg = Store(store_url), ExtractConfig(**config)
     wanted = set(sample_ids) if sample_ids is not None else None
-    ids = [r["id"] for r in read_manifest(store)
-           if r["split"] == cfg.split and r["status"] == "ok" and (wanted is None or r["id"] in wanted)][: cfg.max_images]
+    ids = [
+        r["id"]
+        for r in read_manifest(store)
+        if r["split"] == cfg.split and r["status"] == "ok" and (wanted is None or r["id"] in wanted)
+    ][: cfg.max_images]
     export_id, rows, computed = run_predictor(store, ids, cfg, upstream, checkpoint, dask_address)
-    scores = summarize([r for r in rows if "n_pixels" in r]) if any("n_pixels" in r for r in rows) else {}
+    scores = (
+        summarize([r for r in rows if "n_pixels" in r])
+        if any("n_pixels" in r for r in rows)
+        else {}
+    )
     comparison = {cfg.predictor: scores}
     for other in cfg.compare:
         other_cfg = ExtractConfig(**{**config, "predictor": other, "compare": (), "exports": ()})
@@ -134,14 +192,26 @@ def extract_regions(
         scored = [r for r in other_rows if "n_pixels" in r]
         comparison[other] = summarize(scored) if scored else {}
     title = f"Regions of {cfg.split} ({cfg.predictor}, {cfg.decoder} decoder)"
-    report = write_report(store, export_id, rows, scores, writer=ExportWriter(store, export_id), title=title, comparison=comparison)
+    report = write_report(
+        store,
+        export_id,
+        rows,
+        scores,
+        writer=ExportWriter(store, export_id),
+        title=title,
+        comparison=comparison,
+    )
     publish_report(report["markdown"])
     return {
         "images": len(ids),
         "computed": computed,
         "reused": len(ids) - computed,
         "scores": {k: round(v, 5) for k, v in scores.items() if k in HEADLINE},
-        "compared": {name: {k: round(v, 5) for k, v in s.items() if k in HEADLINE} for name, s in comparison.items() if name != cfg.predictor},
+        "compared": {
+            name: {k: round(v, 5) for k, v in s.items() if k in HEADLINE}
+            for name, s in comparison.items()
+            if name != cfg.predictor
+        },
         "exports": ExportWriter(store, export_id).url(),
         "report": report["report"],
         "metrics": report["metrics"],
@@ -155,4 +225,6 @@ def publish_report(markdown: str) -> None:
     from prefect.context import TaskRunContext
 
     if TaskRunContext.get() is not None:
-        create_markdown_artifact(markdown=markdown, key="extract-report", description="region extraction report")
+        create_markdown_artifact(
+            markdown=markdown, key="extract-report", description="region extraction report"
+        )

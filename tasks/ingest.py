@@ -23,7 +23,11 @@ STAGE = "ingest"
 def sample_config_fingerprint(config: IngestConfig) -> str:
     """Only the fields that change a sample's outputs."""
     return fingerprint(
-        {"max_pixels": config.max_pixels, "max_size_mismatch": config.max_size_mismatch, "code": code_fingerprint("regions")}
+        {
+            "max_pixels": config.max_pixels,
+            "max_size_mismatch": config.max_size_mismatch,
+            "code": code_fingerprint("regions"),
+        }
     )
 
 
@@ -66,18 +70,27 @@ def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestCon
             labels = region_labels(checked.region_map)
             write_array(store, sample.id, "labels", labels)
             row.update(n_regions=int(labels.max()), **annotation_quality(checked.image, labels))
-    record = {"input": input_sha, "config": sample_config_fingerprint(config), "source": config.source, "row": row}
+    record = {
+        "input": input_sha,
+        "config": sample_config_fingerprint(config),
+        "source": config.source,
+        "row": row,
+    }
     rec.write_record(store, STAGE, sample.id, record)
     return row
 
 
 def source_digest(sample: SampleFiles) -> str:
-    data = sample.image.read_bytes() + b"\0" + (sample.region.read_bytes() if sample.region else b"")
+    data = (
+        sample.image.read_bytes() + b"\0" + (sample.region.read_bytes() if sample.region else b"")
+    )
     return sha256_bytes(data)
 
 
 @task(name="ingest-samples")
-def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_address: str | None = None) -> dict:
+def ingest_samples(
+    store_url: str, config: dict, source_fingerprint: str, dask_address: str | None = None
+) -> dict:
     """Ingest new and changed samples, retire deleted ones, write the manifest."""
     store, cfg, log = Store(store_url), IngestConfig(**config), stage_logger(STAGE)
     _, samples = open_source(store, cfg)
@@ -89,7 +102,9 @@ def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_a
     done = rec.read_records(store, STAGE)
     todo = rec.pending({sid: {"input": d, "config": config_fp} for sid, d in digests.items()}, done)
     # Only this source's samples retire: a store may also hold other sources (batch exports).
-    retired = sorted(sid for sid, r in done.items() if r.get("source") == cfg.source and sid not in by_id)
+    retired = sorted(
+        sid for sid, r in done.items() if r.get("source") == cfg.source and sid not in by_id
+    )
     for sid in retired:
         remove_sample(store, sid)
         rec.remove_sample_records(store, sid)
@@ -107,7 +122,9 @@ def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_a
     kept = {sid: r["row"] for sid, r in done.items() if sid not in retired and sid not in todo}
     rows = kept | {r["id"]: r for r in fresh}
     write_manifest(store, list(rows.values()))
-    quarantined = {sid: rows[sid]["reason"] for sid in by_id if rows[sid]["status"] == "quarantined"}
+    quarantined = {
+        sid: rows[sid]["reason"] for sid in by_id if rows[sid]["status"] == "quarantined"
+    }
     for sid, reason in quarantined.items():
         log.warning("quarantined %s: %s", sid, reason)
     summary = {
@@ -120,12 +137,16 @@ def ingest_samples(store_url: str, config: dict, source_fingerprint: str, dask_a
         "manifest": store.url_of(MANIFEST),
         "changed_ids": sorted(todo) + retired,
         "ids": sorted(sid for sid in by_id if rows[sid]["status"] == "ok"),
-        "fingerprint": fingerprint(sorted((sid, rows[sid]["input_sha256"], rows[sid]["status"]) for sid in by_id)),
+        "fingerprint": fingerprint(
+            sorted((sid, rows[sid]["input_sha256"], rows[sid]["status"]) for sid in by_id)
+        ),
     }
     report = write_ingest_report(store, [rows[sid] for sid in by_id], summary)
     publish_ingest(summary, report["markdown"])
     if cfg.strict and quarantined:
-        raise RuntimeError(f"ingest --strict: {len(quarantined)} samples quarantined: {quarantined}")
+        raise RuntimeError(
+            f"ingest --strict: {len(quarantined)} samples quarantined: {quarantined}"
+        )
     return {**summary, "report": report["report"]}
 
 
@@ -137,7 +158,9 @@ def publish_ingest(summary: dict, markdown: str) -> None:
     if TaskRunContext.get() is None:
         return
     counts = ("samples", "ingested", "unchanged", "retired", "quarantined")
-    create_table_artifact(table=[{k: summary[k] for k in counts}], key="ingest-summary", description="ingest counts")
+    create_table_artifact(
+        table=[{k: summary[k] for k in counts}], key="ingest-summary", description="ingest counts"
+    )
     create_markdown_artifact(markdown=markdown, key="ingest-report", description="ingest report")
 
 

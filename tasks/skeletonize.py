@@ -24,7 +24,9 @@ def sample_seed(seed: int, sample_id: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(sample_id.encode())) % 2**32
 
 
-def skeletonize_one(item: tuple[str, str], *, store: Store, config: SkeletonConfig, config_fp: str) -> str:
+def skeletonize_one(
+    item: tuple[str, str], *, store: Store, config: SkeletonConfig, config_fp: str
+) -> str:
     """Read labels, compute the target, write it, then the record. `item` = (id, input sha)."""
     sample_id, input_sha = item
     one_thread_kernels()
@@ -47,12 +49,17 @@ def skeleton_inputs(store: Store, config: SkeletonConfig) -> dict[str, str]:
 
 
 @task(name="skeletonize-samples")
-def skeletonize_samples(store_url: str, config: dict, upstream: str, dask_address: str | None = None) -> dict:
+def skeletonize_samples(
+    store_url: str, config: dict, upstream: str, dask_address: str | None = None
+) -> dict:
     """Compute the skeleton target of every sample whose completion record is missing or stale."""
     store, cfg, log = Store(store_url), SkeletonConfig(**config), stage_logger(STAGE)
     inputs = skeleton_inputs(store, cfg)
     config_fp = fingerprint({"config": cfg, "code": code_fingerprint("regions")})
-    todo = rec.pending({sid: {"input": sha, "config": config_fp} for sid, sha in inputs.items()}, rec.read_records(store, STAGE))
+    todo = rec.pending(
+        {sid: {"input": sha, "config": config_fp} for sid, sha in inputs.items()},
+        rec.read_records(store, STAGE),
+    )
     log.info("skeletonize: %d samples, %d to compute", len(inputs), len(todo))
     with dask_client(dask_address) as client:
         computed = map_units(

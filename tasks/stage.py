@@ -21,7 +21,11 @@ def result_storage(store: Store) -> Path:
     """Prefect's persisted stage results: under the store on disk, beside the sources otherwise."""
     if store.is_local:
         return store.local_path("cache", "prefect")
-    return source_cache_dir(store).parent / "prefect-results" / hashlib.sha256(store.url.encode()).hexdigest()[:16]
+    return (
+        source_cache_dir(store).parent
+        / "prefect-results"
+        / hashlib.sha256(store.url.encode()).hexdigest()[:16]
+    )
 
 
 def stage_options(store: Store) -> dict:
@@ -65,7 +69,9 @@ class StageProgress:
 
         self.artifact_id = None
         if TaskRunContext.get() is not None:  # outside a run the terminal progress bar remains
-            self.artifact_id = create_progress_artifact(progress=0.0, key=key, description=description)
+            self.artifact_id = create_progress_artifact(
+                progress=0.0, key=key, description=description
+            )
 
     def __call__(self, done: int, total: int) -> None:
         if self.artifact_id is None:

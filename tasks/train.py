@@ -30,7 +30,9 @@ def training_ids(store: Store, config: TrainConfig) -> list[str]:
             continue
         ids.append(row["id"])
     if not ids:
-        raise ValueError("train: no train samples with a skeleton target (run ingest and skeletonize first)")
+        raise ValueError(
+            "train: no train samples with a skeleton target (run ingest and skeletonize first)"
+        )
     return ids
 
 
@@ -43,7 +45,9 @@ def train_model(store_url: str, config: dict, upstream: str) -> dict:
     run.start(resumed_step=max(checkpoints.steps(), default=0))
     ids = training_ids(store, cfg)
     log.info("train: run %s on %d samples, %d steps", run.id, len(ids), cfg.steps)
-    num_workers = cfg.num_workers if store.is_local else 0  # workers reopen the store: memory:// is per process
+    num_workers = (
+        cfg.num_workers if store.is_local else 0
+    )  # workers reopen the store: memory:// is per process
     dataset = CropDataset.from_config(ids, functools.partial(read_training_pair, store.url), cfg)
 
     def on_step(step: int, metrics: dict, preview) -> None:

@@ -13,7 +13,17 @@ FORBIDDEN = {
     "tasks": {"flows"},
     "storage": {"flows", "tasks", "models"},
     "models": {"flows", "tasks"},
-    "regions": {"flows", "tasks", "storage", "models", "prefect", "torch", "distributed", "zarr", "fsspec"},
+    "regions": {
+        "flows",
+        "tasks",
+        "storage",
+        "models",
+        "prefect",
+        "torch",
+        "distributed",
+        "zarr",
+        "fsspec",
+    },
 }
 
 

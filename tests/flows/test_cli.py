@@ -18,7 +18,16 @@ def test_help_names_every_command(capsys):
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for command in ("demo", "run", "ingest", "skeletonize", "extract", "visualize", "evaluate", "import-weights"):
+    for command in (
+        "demo",
+        "run",
+        "ingest",
+        "skeletonize",
+        "extract",
+        "visualize",
+        "evaluate",
+        "import-weights",
+    ):
         assert command in out
 
 
@@ -30,7 +39,12 @@ def test_no_command_prints_help(capsys):
 def test_config_resolves_file_then_overrides(tmp_path, capsys):
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"train": {"steps": 7, "crop": 128}, "skeleton": {"rounds": 99}}))
-    assert main(["config", "--config", str(config), "--set", "train.steps=9", "--set", "extract.tta=4"]) == 0
+    assert (
+        main(
+            ["config", "--config", str(config), "--set", "train.steps=9", "--set", "extract.tta=4"]
+        )
+        == 0
+    )
     resolved = json.loads(capsys.readouterr().out)
     assert resolved["train"]["steps"] == 9 and resolved["train"]["crop"] == 128
     assert resolved["skeleton"]["rounds"] == 99 and resolved["extract"]["tta"] == 4
@@ -38,8 +52,12 @@ def test_config_resolves_file_then_overrides(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "override,message",
-    [("train.stepz=3", "train.stepz: unknown config field"), ("train.steps=many", "train.steps: expected an integer"),
-     ("extract.decoder=fancy", "decoder: expected one of"), ("nonsense", "expected FIELD=VALUE")],
+    [
+        ("train.stepz=3", "train.stepz: unknown config field"),
+        ("train.steps=many", "train.steps: expected an integer"),
+        ("extract.decoder=fancy", "decoder: expected one of"),
+        ("nonsense", "expected FIELD=VALUE"),
+    ],
 )
 def test_bad_overrides_name_the_field(override, message, capsys):
     assert main(["config", "--set", override]) == 2
@@ -49,7 +67,20 @@ def test_bad_overrides_name_the_field(override, message, capsys):
 def test_skeletonize_one_region_map(tmp_path):
     region = DANBOOREGION / "decode_samples" / "region_test.png"
     out, normal, markers = tmp_path / "s.png", tmp_path / "n.png", tmp_path / "m.png"
-    code = main(["skeletonize", str(region), "-o", str(out), "--normal", str(normal), "--markers", str(markers), "--rounds", "64"])
+    code = main(
+        [
+            "skeletonize",
+            str(region),
+            "-o",
+            str(out),
+            "--normal",
+            str(normal),
+            "--markers",
+            str(markers),
+            "--rounds",
+            "64",
+        ]
+    )
     assert code == 0
     written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
     expected = skeleton_target(read_fixture("decode_samples/region_test.png"), rounds=64, seed=0)
@@ -71,7 +102,13 @@ def test_visualize_fills_regions_with_median_colour(tmp_path):
     flat = cv2.imread(str(out))
     assert flat.shape == read_fixture("illustration/X.image.png").shape
     # every region is one colour
-    labels = region_labels(cv2.resize(read_fixture("illustration/X.region.png"), flat.shape[1::-1], interpolation=cv2.INTER_NEAREST))
+    labels = region_labels(
+        cv2.resize(
+            read_fixture("illustration/X.region.png"),
+            flat.shape[1::-1],
+            interpolation=cv2.INTER_NEAREST,
+        )
+    )
     first = labels == labels[500, 900]
     assert len(np.unique(flat[first], axis=0)) == 1
 

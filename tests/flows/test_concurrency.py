@@ -36,17 +36,36 @@ def test_two_runs_at_once_are_serialised(tmp_path):
     runs = []
     for n in range(2):
         env = {**os.environ, "PREFECT_HOME": str(tmp_path / f"prefect-{n}")}
-        cmd = [sys.executable, "-m", "flows.cli", "run", "--store", str(store), "--config", str(config), "--wait-for-lock", "600"]
-        runs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env))
+        cmd = [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "run",
+            "--store",
+            str(store),
+            "--config",
+            str(config),
+            "--wait-for-lock",
+            "600",
+        ]
+        runs.append(
+            subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+            )
+        )
     outputs = [p.communicate(timeout=900)[0] for p in runs]
     assert [p.returncode for p in runs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
     seen = sorted(states(o) for o in outputs)
-    assert seen == [["Cached"] * 4, ["Completed"] * 4], seen  # the second waited, then found it all done
+    assert seen == [["Cached"] * 4, ["Completed"] * 4], (
+        seen
+    )  # the second waited, then found it all done
 
     s = Store(store)
     manifest = read_manifest(s)
     keys = ("id", "split", "status", "input_sha256", "height", "width", "n_regions")
-    ingest_rows = {sid: tuple(r["row"][k] for k in keys) for sid, r in read_records(s, "ingest").items()}
+    ingest_rows = {
+        sid: tuple(r["row"][k] for k in keys) for sid, r in read_records(s, "ingest").items()
+    }
     assert {r["id"]: tuple(r[k] for k in keys) for r in manifest} == ingest_rows
     annotated = [r["id"] for r in manifest if r["split"] != "test"]
     assert set(read_records(s, "skeleton")) == set(annotated)
@@ -59,7 +78,10 @@ def test_two_runs_at_once_are_serialised(tmp_path):
 def test_a_run_on_a_busy_store_exits_with_a_clear_message(prefect_harness, tmp_path, capfd):
     holder = hold_in_subprocess(tmp_path / "store", 60)
     try:
-        assert main(["run", "--store", str(tmp_path / "store"), "--set", "ingest.synthetic_train=1"]) == 3
+        assert (
+            main(["run", "--store", str(tmp_path / "store"), "--set", "ingest.synthetic_train=1"])
+            == 3
+        )
     finally:
         holder.kill()
         holder.wait()

@@ -28,7 +28,9 @@ def dataset(tmp_path):
 
     put(0, png(image), png(region))  # good
     put(1, cv2.imencode(".jpg", image)[1].tobytes(), png(region))  # JPEG in .png: ok, flagged
-    put(2, png(image), png(np.pad(region, ((0, 0), (0, 1), (0, 0)), mode="edge")))  # 1 px wider: aligned
+    put(
+        2, png(image), png(np.pad(region, ((0, 0), (0, 1), (0, 0)), mode="edge"))
+    )  # 1 px wider: aligned
     put(3, png(image)[:200], png(region))  # truncated
     put(4, b"", png(region))  # 0 bytes
     put(5, b"hello, not an image\n", png(region))  # text
@@ -43,7 +45,11 @@ def test_bad_files_are_quarantined_with_reasons(prefect_harness, dataset, tmp_pa
     out = capfd.readouterr().out
     assert "8 samples — 3 ingested" not in out  # counts are per outcome, below
     rows = {r["id"]: r for r in read_manifest(Store(store))}
-    assert {sid for sid, r in rows.items() if r["status"] == "ok"} == {"train-0", "train-1", "train-2"}
+    assert {sid for sid, r in rows.items() if r["status"] == "ok"} == {
+        "train-0",
+        "train-1",
+        "train-2",
+    }
     assert "extension_mismatch" in rows["train-1"]["flags"]
     assert "size_mismatch_aligned" in rows["train-2"]["flags"]
     reasons = {sid: r["reason"].lower() for sid, r in rows.items() if r["status"] == "quarantined"}

@@ -63,7 +63,12 @@ def test_changing_one_stage_recomputes_it_and_the_ones_after(first_run):
     config = copy.deepcopy(TINY)
     config["skeleton"]["rounds"] = 32
     changed = run(store_path, config)
-    assert [changed[s]["state"] for s in STAGES] == ["Cached", "Completed", "Completed", "Completed"]
+    assert [changed[s]["state"] for s in STAGES] == [
+        "Cached",
+        "Completed",
+        "Completed",
+        "Completed",
+    ]
     assert changed["skeletonize"]["computed"] == changed["skeletonize"]["samples"] == 6
 
     config["extract"]["decoder"] = "full"
@@ -88,7 +93,9 @@ def test_batch_export_beside_the_dataset(first_run, tmp_path):
 
     formats = ["labels", "flat", "regions", "coco", "svg"]
     out = region_export(
-        [str(pages)], result["train"]["checkpoint"], str(store_path),
+        [str(pages)],
+        result["train"]["checkpoint"],
+        str(store_path),
         {"decoder": "simple", "short_side": None, "exports": formats},
     )
     assert out["images"] == 2
@@ -98,4 +105,10 @@ def test_batch_export_beside_the_dataset(first_run, tmp_path):
     export = store_path / "exports" / out["exports"].rsplit("/", 1)[-1] / "images-page1"
     labels = cv2.imread(str(export / "labels.png"), cv2.IMREAD_UNCHANGED)
     assert labels.dtype == np.uint16 and labels.shape == (80, 112) and labels.min() >= 1
-    assert {p.name for p in export.iterdir()} >= {"skeleton.png", "flat.png", "regions.parquet", "coco.json", "regions.svg"}
+    assert {p.name for p in export.iterdir()} >= {
+        "skeleton.png",
+        "flat.png",
+        "regions.parquet",
+        "coco.json",
+        "regions.svg",
+    }

@@ -35,7 +35,9 @@ def test_add_two_modify_one_delete_one(prefect_harness, tmp_path):
     assert first["ingest"]["ingested"] == 5 and first["skeletonize"]["computed"] == 5
 
     unchanged = refresh(store, source)
-    assert unchanged["ingest"]["state"] == "Cached" and unchanged["skeletonize"]["state"] == "Cached"
+    assert (
+        unchanged["ingest"]["state"] == "Cached" and unchanged["skeletonize"]["state"] == "Cached"
+    )
 
     write_sample(source, "train", 4, seed=20)  # added
     write_sample(source, "val", 1, seed=21)  # added
@@ -52,5 +54,7 @@ def test_add_two_modify_one_delete_one(prefect_harness, tmp_path):
 
     s = Store(store)
     assert "train-2" not in {r["id"] for r in read_manifest(s)}
-    assert "train-2" not in read_records(s, "skeleton") and "train-2" not in read_records(s, "ingest")
+    assert "train-2" not in read_records(s, "skeleton") and "train-2" not in read_records(
+        s, "ingest"
+    )
     assert not has_array(s, "train-2", "image") and not has_array(s, "train-2", "skeleton")

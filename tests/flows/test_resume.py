@@ -20,9 +20,22 @@ pytestmark = pytest.mark.slow
 
 # Heavy enough per sample (4096 rounds on 384×512) that skeletonize lasts seconds on 2 cores.
 CONFIG = {
-    "ingest": {"synthetic_train": 20, "synthetic_val": 4, "synthetic_test": 0, "synthetic_height": 384, "synthetic_width": 512},
+    "ingest": {
+        "synthetic_train": 20,
+        "synthetic_val": 4,
+        "synthetic_test": 0,
+        "synthetic_height": 384,
+        "synthetic_width": 512,
+    },
     "skeleton": {"rounds": 4096},
-    "train": {"loss": "l1", "steps": 2, "batch_size": 1, "crop": 64, "num_workers": 0, "amp": False},
+    "train": {
+        "loss": "l1",
+        "steps": 2,
+        "batch_size": 1,
+        "crop": 64,
+        "num_workers": 0,
+        "amp": False,
+    },
     "extract": {"short_side": None},
 }
 N_ANNOTATED = 24
@@ -51,7 +64,10 @@ def kill_when_skeletonize_is_midway(proc: subprocess.Popen, records: Path, tmp_p
             proc.wait(timeout=30)
             return done
         if proc.poll() is not None:
-            pytest.fail("pipeline ended before it could be killed:\n" + (tmp_path / "pipeline.log").read_text()[-3000:])
+            pytest.fail(
+                "pipeline ended before it could be killed:\n"
+                + (tmp_path / "pipeline.log").read_text()[-3000:]
+            )
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     pytest.fail("skeletonize never started:\n" + (tmp_path / "pipeline.log").read_text()[-3000:])
@@ -78,7 +94,9 @@ def test_sigkill_mid_skeletonize_then_resume(prefect_harness, tmp_path):
     ingest, resumed = skeletonize(killed)
     assert ingest["state"] == "Cached"  # ingest had finished before the kill
     assert resumed["state"] == "Completed"
-    assert set(resumed["computed_ids"]) == {r["id"] for r in read_manifest(Store(killed))} - survivors
+    assert (
+        set(resumed["computed_ids"]) == {r["id"] for r in read_manifest(Store(killed))} - survivors
+    )
     assert resumed["reused"] == len(survivors)
 
     clean = tmp_path / "clean"

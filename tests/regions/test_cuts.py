@@ -2,7 +2,6 @@ import cv2
 import numpy as np
 import pytest
 
-import regions.cuts as cuts_module
 from regions.comic_synth import synth_strip
 from regions.cuts import (
     Cut,

@@ -14,9 +14,24 @@ import sys
 CONFIGS = {
     "ingest": {},
     "skeletonize": {"rounds": 1024},
-    "train": {"loss": "l1", "steps": 12, "batch_size": 2, "crop": 64, "lr": 1e-4, "checkpoint_every": 1,
-              "keep_last": 2, "preview_every": 4, "num_workers": 0, "amp": False, "deterministic": True},
-    "extract": {"predictor": "ground_truth", "decoder": "full", "exports": ["labels", "flat", "regions", "coco", "svg"]},
+    "train": {
+        "loss": "l1",
+        "steps": 12,
+        "batch_size": 2,
+        "crop": 64,
+        "lr": 1e-4,
+        "checkpoint_every": 1,
+        "keep_last": 2,
+        "preview_every": 4,
+        "num_workers": 0,
+        "amp": False,
+        "deterministic": True,
+    },
+    "extract": {
+        "predictor": "ground_truth",
+        "decoder": "full",
+        "exports": ["labels", "flat", "regions", "coco", "svg"],
+    },
 }
 
 
@@ -47,7 +62,10 @@ def main() -> None:
     stage, store, source = sys.argv[1:4]
     print("START", flush=True)
     result = run_stage(stage, store, source)
-    print("DONE " + json.dumps({k: v for k, v in result.items() if isinstance(v, (int, str))}), flush=True)
+    print(
+        "DONE " + json.dumps({k: v for k, v in result.items() if isinstance(v, (int, str))}),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -46,9 +46,17 @@ def world(tmp_path_factory):
     with zipfile.ZipFile(archive, "w") as zf:
         for split, n in (("train", 16), ("val", 4)):
             for i in range(n):
-                image, region = synthetic_sample(1000 + i + (100 if split == "val" else 0), height=192, width=256)
-                zf.writestr(f"DanbooRegion2020/{split}/{i}.image.png", cv2.imencode(".png", image)[1].tobytes())
-                zf.writestr(f"DanbooRegion2020/{split}/{i}.region.png", cv2.imencode(".png", region)[1].tobytes())
+                image, region = synthetic_sample(
+                    1000 + i + (100 if split == "val" else 0), height=192, width=256
+                )
+                zf.writestr(
+                    f"DanbooRegion2020/{split}/{i}.image.png",
+                    cv2.imencode(".png", image)[1].tobytes(),
+                )
+                zf.writestr(
+                    f"DanbooRegion2020/{split}/{i}.region.png",
+                    cv2.imencode(".png", region)[1].tobytes(),
+                )
     bases, references, durations = {}, {}, {}
     previous = root / "empty"
     previous.mkdir()
@@ -62,7 +70,13 @@ def world(tmp_path_factory):
         references[stage] = (reference, run_stage(stage, str(reference), str(archive)))
         durations[stage] = time.perf_counter() - start
         previous = reference
-    return {"archive": archive, "bases": bases, "references": references, "durations": durations, "root": root}
+    return {
+        "archive": archive,
+        "bases": bases,
+        "references": references,
+        "durations": durations,
+        "root": root,
+    }
 
 
 def kill_after(stage: str, store: Path, source: Path, delay: float) -> bool:
@@ -71,7 +85,11 @@ def kill_after(stage: str, store: Path, source: Path, delay: float) -> bool:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.reliability.crash_driver", stage, str(store), str(source)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+        env=env,
     )
     assert proc.stdout.readline().strip() == "START"
     time.sleep(delay)
@@ -86,20 +104,32 @@ def complete_units(stage: str, store: Path) -> set[str]:
     if stage == "train":
         return {p.name for p in store.rglob("step-*.pt")}
     if stage == "extract":
-        return {sid for d in (store / "records").glob("extract-*") for sid in (p.stem for p in d.glob("*.json"))}
+        return {
+            sid
+            for d in (store / "records").glob("extract-*")
+            for sid in (p.stem for p in d.glob("*.json"))
+        }
     return set(read_records(Store(store), RECORD_STAGE[stage]))
 
 
 def assert_same_outputs(stage: str, store: Path, reference: Path) -> None:
     s, r = Store(store), Store(reference)
     if stage in ("ingest", "skeletonize"):
-        key = lambda row: (row["id"], row["status"], row["input_sha256"], row["height"], row["n_regions"])  # noqa: E731
+        key = lambda row: (
+            row["id"],
+            row["status"],
+            row["input_sha256"],
+            row["height"],
+            row["n_regions"],
+        )  # noqa: E731
         assert sorted(map(key, read_manifest(s))) == sorted(map(key, read_manifest(r)))
         names = ("image", "labels") if stage == "ingest" else ("skeleton",)
         for row in read_manifest(r):
             if row["status"] == "ok":
                 for name in names:
-                    np.testing.assert_array_equal(read_array(s, row["id"], name), read_array(r, row["id"], name))
+                    np.testing.assert_array_equal(
+                        read_array(s, row["id"], name), read_array(r, row["id"], name)
+                    )
     elif stage == "train":
         ours = CheckpointStore(next(store.rglob("checkpoints"))).latest()
         theirs = CheckpointStore(next(reference.rglob("checkpoints"))).latest()
@@ -112,7 +142,8 @@ def assert_same_outputs(stage: str, store: Path, reference: Path) -> None:
             mine = store / "exports" / export / sample.name
             for name in ("labels.png", "flat.png", "skeleton.png"):
                 np.testing.assert_array_equal(
-                    cv2.imread(str(mine / name), cv2.IMREAD_UNCHANGED), cv2.imread(str(sample / name), cv2.IMREAD_UNCHANGED)
+                    cv2.imread(str(mine / name), cv2.IMREAD_UNCHANGED),
+                    cv2.imread(str(sample / name), cv2.IMREAD_UNCHANGED),
                 )
             assert pq.read_table(io.BytesIO((mine / "regions.parquet").read_bytes())).equals(
                 pq.read_table(io.BytesIO((sample / "regions.parquet").read_bytes()))
@@ -147,7 +178,10 @@ def test_kill_anywhere_then_rerun(world, stage, tmp_path):
         if stage == "ingest":
             assert result["ingested"] == 20 - len(survivors)
         elif stage == "skeletonize":
-            assert set(result["computed_ids"]) == set(read_records(Store(store), "skeleton")) - survivors
+            assert (
+                set(result["computed_ids"])
+                == set(read_records(Store(store), "skeleton")) - survivors
+            )
         elif stage == "extract":
             assert result["computed"] == result["images"] - len(survivors)
         assert_same_outputs(stage, store, reference)

@@ -32,7 +32,9 @@ def assert_records_mean_complete(store: Path, reference: Path) -> set[str]:
     """Every sample with a skeleton record has the reference's skeleton."""
     done = set(read_records(Store(store), "skeleton"))
     for sid in done:
-        np.testing.assert_array_equal(read_array(Store(store), sid, "skeleton"), read_array(Store(reference), sid, "skeleton"))
+        np.testing.assert_array_equal(
+            read_array(Store(store), sid, "skeleton"), read_array(Store(reference), sid, "skeleton")
+        )
     return done
 
 
@@ -41,7 +43,11 @@ def small_filesystem(tmp_path):
     mount = tmp_path / "small"
     mount.mkdir()
     try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True, capture_output=True)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+            check=True,
+            capture_output=True,
+        )
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"cannot mount a tmpfs here ({exc}); the injected-ENOSPC test covers this")
 
@@ -74,7 +80,9 @@ def test_real_disk_full_during_skeletonize(world, small_filesystem):  # noqa: F8
     resize(used + 4 * needed + 1024 * 1024)  # space is freed
     result = run_stage("skeletonize", str(store), "")
     assert set(result["computed_ids"]) == set(read_records(Store(store), "skeleton")) - survivors
-    assert assert_records_mean_complete(store, reference) == set(read_records(Store(reference), "skeleton"))
+    assert assert_records_mean_complete(store, reference) == set(
+        read_records(Store(reference), "skeleton")
+    )
 
 
 def test_injected_write_errors_leave_nothing_partial(world, tmp_path, monkeypatch):  # noqa: F811

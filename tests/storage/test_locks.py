@@ -25,7 +25,11 @@ HOLD = textwrap.dedent(
 
 
 def hold_in_subprocess(store_path, seconds):
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(store_path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(store_path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
@@ -37,7 +41,11 @@ def test_second_process_is_refused_with_a_clear_message(tmp_path):
         with pytest.raises(StoreLocked) as refused:
             StoreLock(store).acquire()
         message = str(refused.value)
-        assert f"pid {holder.pid}" in message and "(holder)" in message and "--wait-for-lock" in message
+        assert (
+            f"pid {holder.pid}" in message
+            and "(holder)" in message
+            and "--wait-for-lock" in message
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -66,7 +74,9 @@ def test_a_killed_holder_leaves_a_stale_lock_that_is_taken_over(tmp_path):
 
 @pytest.mark.parametrize("backend", ["local", "memory"])
 def test_reentrant_in_one_process_and_released(tmp_path, backend):
-    store = Store(tmp_path / "s") if backend == "local" else Store(f"memory://lock-{uuid.uuid4().hex}")
+    store = (
+        Store(tmp_path / "s") if backend == "local" else Store(f"memory://lock-{uuid.uuid4().hex}")
+    )
     with StoreLock(store), StoreLock(store):
         assert store.exists("locks", "pipeline.lock")
     assert not store.exists("locks", "pipeline.lock")
@@ -74,7 +84,13 @@ def test_reentrant_in_one_process_and_released(tmp_path, backend):
 
 def test_old_heartbeat_is_stale_even_from_another_host(tmp_path):
     store = Store(tmp_path / "s")
-    record = {"token": "x", "pid": 1, "host": "elsewhere", "since": 0, "heartbeat": time.time() - 3600}
+    record = {
+        "token": "x",
+        "pid": 1,
+        "host": "elsewhere",
+        "since": 0,
+        "heartbeat": time.time() - 3600,
+    }
     store.write_bytes(json.dumps(record).encode(), "locks", "pipeline.lock")
     with StoreLock(store, stale_after=60):
         pass

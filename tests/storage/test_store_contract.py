@@ -47,7 +47,9 @@ def test_store_pickles_as_its_url(store):
     assert again.read_bytes("p") == b"x"
 
 
-@pytest.mark.parametrize("dtype,shape", [(np.uint8, (37, 600, 3)), (np.uint32, (700, 5)), (np.uint8, (1, 1))])
+@pytest.mark.parametrize(
+    "dtype,shape", [(np.uint8, (37, 600, 3)), (np.uint32, (700, 5)), (np.uint8, (1, 1))]
+)
 def test_sample_arrays_round_trip(store, dtype, shape):
     rng = np.random.default_rng(0)
     array = rng.integers(0, 200, size=shape).astype(dtype)
@@ -69,7 +71,11 @@ def test_records_and_pending(store):
     records.write_record(store, "stage", "b", {"input": "2", "config": "old"})
     done = records.read_records(store, "stage")
     assert set(done) == {"a", "b"}
-    wanted = {"a": {"input": "1", "config": "c"}, "b": {"input": "2", "config": "c"}, "c": {"input": "3", "config": "c"}}
+    wanted = {
+        "a": {"input": "1", "config": "c"},
+        "b": {"input": "2", "config": "c"},
+        "c": {"input": "3", "config": "c"},
+    }
     assert records.pending(wanted, done) == ["b", "c"]
     records.remove_record(store, "stage", "a")
     assert set(records.read_records(store, "stage")) == {"b"}

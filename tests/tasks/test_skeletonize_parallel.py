@@ -37,7 +37,11 @@ def test_parallel_equals_serial(method):
     rows = []
     for sid, labels in maps.items():
         write_array(store, f"train-{sid}", "labels", labels)
-        rows.append(manifest_row(id=f"train-{sid}", split="train", region_source="x", input_sha256=sid, status="ok"))
+        rows.append(
+            manifest_row(
+                id=f"train-{sid}", split="train", region_source="x", input_sha256=sid, status="ok"
+            )
+        )
     write_manifest(store, rows)
     config = SkeletonConfig(rounds=40, method=method, seed=3)
 
@@ -45,8 +49,12 @@ def test_parallel_equals_serial(method):
     assert result["computed"] == len(maps)
     assert set(read_records(store, "skeleton")) == {f"train-{sid}" for sid in maps}
     for sid, labels in maps.items():
-        serial = skeleton_target(labels, rounds=40, seed=sample_seed(3, f"train-{sid}"), method=method)
-        np.testing.assert_array_equal(read_array(store, f"train-{sid}", "skeleton"), serial, err_msg=sid)
+        serial = skeleton_target(
+            labels, rounds=40, seed=sample_seed(3, f"train-{sid}"), method=method
+        )
+        np.testing.assert_array_equal(
+            read_array(store, f"train-{sid}", "skeleton"), serial, err_msg=sid
+        )
 
     again = skeletonize_samples.fn(store.url, to_dict(config), upstream="u")
     assert again["computed"] == 0 and again["reused"] == len(maps)
