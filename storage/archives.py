@@ -57,6 +57,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from storage.processes import pid_alive
+
 MARKER = ".regionflow-extracted.json"
 ARCHIVE_MEMBER = "<archive>"  # the name refused entries use for whole-archive problems
 _RECORD_VERSION = 1
@@ -910,23 +912,13 @@ def _report_from(record: dict[str, Any]) -> ExtractReport:
     )
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove_stale_temporaries(dest: Path) -> None:
     pattern = re.compile(rf"^\.{re.escape(dest.name)}\.(?:partial|old)-(\d+)-[0-9a-f]+$")
     if not dest.parent.is_dir():
         return
     for sibling in dest.parent.iterdir():
         m = pattern.match(sibling.name)
-        if m and int(m[1]) != os.getpid() and not _pid_alive(int(m[1])):
+        if m and int(m[1]) != os.getpid() and not pid_alive(int(m[1])):
             shutil.rmtree(sibling, ignore_errors=True)
 
 

@@ -59,17 +59,7 @@ class CheckpointStore:
         """Write `state` atomically as step `step`, then delete all but the newest keep_last."""
         if step < 0:
             raise ValueError(f"step: must be >= 0, got {step}")
-        final = self.path(step)
-        fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".pt", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(state, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, final)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        final = _atomic_torch_save(state, self.path(step))
         self._fsync_directory()
         self._prune()
         return final
@@ -112,22 +102,27 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def _atomic_torch_save(state: dict[str, Any], final: Path) -> Path:
+    """torch.save to a temporary file beside `final`, fsync, rename over `final`."""
+    fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".pt", dir=final.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, final)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return final
+
+
 def write_generator_checkpoint(
     path: str | os.PathLike[str], model_state: dict[str, Any], *, source: str
 ) -> Path:
     """A generator-only checkpoint (e.g. imported weights) that `extract --checkpoint` loads."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(
-                {"format": "regionflow-generator/1", "model": model_state, "source": source}, handle
-            )
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return _atomic_torch_save(
+        {"format": "regionflow-generator/1", "model": model_state, "source": source}, path
+    )

@@ -20,6 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from storage.processes import pid_alive
 from storage.store import Store
 
 LOCKS = "locks"
@@ -39,16 +40,6 @@ class _Held:
 
 _held: dict[tuple[str, str], _Held] = {}
 _held_guard = threading.Lock()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class StoreLock:
@@ -81,7 +72,7 @@ class StoreLock:
     def is_stale(self, owner: dict) -> bool:
         if time.time() - owner.get("heartbeat", 0) > self.stale_after:
             return True
-        return owner.get("host") == socket.gethostname() and not _pid_alive(
+        return owner.get("host") == socket.gethostname() and not pid_alive(
             int(owner.get("pid", -1))
         )
 
