@@ -187,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "-o", "--output", type=Path, required=True, help="checkpoint file to write (.pt)"
     )
+
+    from flows.comics import add_comics_parsers
+
+    add_comics_parsers(sub)
     return parser
 
 
@@ -395,6 +399,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_evaluate(args)
         if args.command == "import-weights":
             return cmd_import_weights(args)
+        if args.command in ("cuts", "panels"):
+            return args.handler(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"regionflow {args.command}: {exc}", file=sys.stderr)
         return 2

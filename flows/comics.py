@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import PurePosixPath
 
 from prefect import flow
 
 from flows.export import region_export
+from storage.locks import StoreLock
+from storage.store import Store
 from tasks.comics import ComicsConfig, split_episode, split_pages, stage_crops
 
 
@@ -24,6 +25,7 @@ def webtoon_cuts(
     checkpoint: str | None = None,
     export_config: dict | None = None,
     dask_address: str | None = None,
+    lock_wait: float = 0.0,
 ) -> dict:
     """Link an episode's numbered slices, find its cuts, write `<output>/cuts/<episode>/`.
 
@@ -31,10 +33,14 @@ def webtoon_cuts(
     `region_export` into the same store (`export_config` overrides ExtractConfig fields).
     """
     cfg = ComicsConfig.from_dict(config).to_dict()
-    result = split_episode(output, episode, cfg)
-    if checkpoint and result["crops"]:
-        crops = {f"{result['episode']}-{PurePosixPath(f).stem}": p for f, p in result["crops"].items()}
-        result["regions"] = export_crops(output, crops, checkpoint, export_config, dask_address)
+    with StoreLock(Store(output), wait=lock_wait, purpose="webtoon-cuts"):
+        result = split_episode(output, episode, cfg)
+        if checkpoint and result["crops"]:
+            crops = {
+                f"{result['episode']}-{PurePosixPath(f).stem}": p
+                for f, p in result["crops"].items()
+            }
+            result["regions"] = export_crops(output, crops, checkpoint, export_config, dask_address)
     return result
 
 
@@ -46,35 +52,74 @@ def comic_panels(
     checkpoint: str | None = None,
     export_config: dict | None = None,
     dask_address: str | None = None,
+    lock_wait: float = 0.0,
 ) -> dict:
     """Find the panels of every page in reading order, write `<output>/panels/<page>/` and
     kumiko's `<output>/panels/panels.json`; with `checkpoint`, regions of every panel too."""
     cfg = ComicsConfig.from_dict(config).to_dict()
-    result = split_pages(output, pages, cfg)
-    crops = {
-        f"{page}-{PurePosixPath(c).stem}": c for page, info in result["pages"].items() for c in info["crops"]
-    }
-    if checkpoint and crops:
-        result["regions"] = export_crops(output, crops, checkpoint, export_config, dask_address)
+    with StoreLock(Store(output), wait=lock_wait, purpose="comic-panels"):
+        result = split_pages(output, pages, cfg)
+        crops = {
+            f"{page}-{PurePosixPath(c).stem}": c
+            for page, info in result["pages"].items()
+            for c in info["crops"]
+        }
+        if checkpoint and crops:
+            result["regions"] = export_crops(output, crops, checkpoint, export_config, dask_address)
     return result
 
 
-def export_crops(output: str, crops: dict[str, str], checkpoint: str, export_config: dict | None, dask_address: str | None) -> dict:
+def export_crops(
+    output: str,
+    crops: dict[str, str],
+    checkpoint: str,
+    export_config: dict | None,
+    dask_address: str | None,
+) -> dict:
     """Crops (unique name → path in the store) through `region_export`; where each one's went."""
     staged = stage_crops(output, crops)
-    exported = region_export([staged["folder"]], checkpoint, output, export_config, dask_address=dask_address)
+    exported = region_export(
+        [staged["folder"]], checkpoint, output, export_config, dask_address=dask_address
+    )
     # region_export names a plain folder's images `images-<file stem>`.
-    return {**exported, "crops": {path: f"{exported['exports']}/images-{name}" for name, path in crops.items()}}
+    return {
+        **exported,
+        "crops": {path: f"{exported['exports']}/images-{name}" for name, path in crops.items()},
+    }
 
 
 # command line ---------------------------------------------------------------------------------
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="output store (folder or URL)")
-    parser.add_argument("--checkpoint", help="also extract the regions of every crop with this model (as `regionflow extract`)")
-    parser.add_argument("--decoder", choices=["simple", "full"], default="full", help="with --checkpoint: region decoder (default full)")
-    parser.add_argument("--short-side", type=int, default=1024, help="with --checkpoint: working resolution (default 1024; 0 = crop size)")
-    parser.add_argument("--formats", default="labels,flat,regions", help="with --checkpoint: comma list of labels, flat, regions, coco, svg")
+    parser.add_argument(
+        "--checkpoint",
+        help="also extract the regions of every crop with this model (as `regionflow extract`)",
+    )
+    parser.add_argument(
+        "--decoder",
+        choices=["simple", "full"],
+        default="full",
+        help="with --checkpoint: region decoder (default full)",
+    )
+    parser.add_argument(
+        "--short-side",
+        type=int,
+        default=1024,
+        help="with --checkpoint: working resolution (default 1024; 0 = crop size)",
+    )
+    parser.add_argument(
+        "--formats",
+        default="labels,flat,regions",
+        help="with --checkpoint: comma list of labels, flat, regions, coco, svg",
+    )
     parser.add_argument("--dask-address", help="with --checkpoint: an existing Dask scheduler")
+    parser.add_argument(
+        "--wait-for-lock",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another run is using the store, wait this long for it (default: exit at once)",
+    )
 
 
 def add_comics_parsers(subparsers) -> None:
@@ -87,13 +132,24 @@ def add_comics_parsers(subparsers) -> None:
         "cuts.json (boxes x,y,w,h in strip pixels, kind, confidence, strip size) and overlay.png. "
         "An episode already done with the same slices and options is skipped.",
     )
-    cuts.add_argument("episode", help="folder of image slices, e.g. ep12/ holding 1.jpg, 2.jpg, ...")
-    cuts.add_argument("--width-policy", choices=["scale", "pad"],
-                      help="slices of another width: rescale keeping the aspect ratio (scale, default) or centre them on white (pad)")
-    cuts.add_argument("--fragments", choices=["merge", "separate"],
-                      help="small blocks (bubbles between cuts): merge into the nearest cut (default) or keep as cuts of kind fragment")
-    cuts.add_argument("--mode", choices=["ours", "seed", "seed-rough"],
-                      help="detector: ours (default), or the seed's exact-colour gutters (seed-rough) plus its Canny/Hough trim (seed)")
+    cuts.add_argument(
+        "episode", help="folder of image slices, e.g. ep12/ holding 1.jpg, 2.jpg, ..."
+    )
+    cuts.add_argument(
+        "--width-policy",
+        choices=["scale", "pad"],
+        help="slices of another width: rescale keeping the aspect ratio (scale, default) or centre them on white (pad)",
+    )
+    cuts.add_argument(
+        "--fragments",
+        choices=["merge", "separate"],
+        help="small blocks (bubbles between cuts): merge into the nearest cut (default) or keep as cuts of kind fragment",
+    )
+    cuts.add_argument(
+        "--mode",
+        choices=["ours", "seed", "seed-rough"],
+        help="detector: ours (default), or the seed's exact-colour gutters (seed-rough) plus its Canny/Hough trim (seed)",
+    )
     _export_arguments(cuts)
     cuts.set_defaults(handler=cmd_cuts)
 
@@ -120,9 +176,14 @@ def _export_config(args: argparse.Namespace) -> dict:
 
 def _print_regions(result: dict) -> None:
     regions = result.get("regions")
-    if regions:
-        print(f"regions: {regions['images']} crops ({regions['computed']} computed, {regions['reused']} reused)")
-        print(f"exports: {regions['exports']}")
+    if not regions:
+        return
+    if regions.get("state") == "Cached":
+        print(f"regions: {regions['images']} crops, unchanged since the last export (cached)")
+    else:
+        counts = f"{regions['computed']} computed, {regions['reused']} reused"
+        print(f"regions: {regions['images']} crops ({counts})")
+    print(f"exports: {regions['exports']}")
 
 
 def cmd_cuts(args: argparse.Namespace) -> int:
@@ -133,11 +194,19 @@ def cmd_cuts(args: argparse.Namespace) -> int:
     ComicsConfig.from_dict(config)  # bad options fail before any flow starts
     list_slices(args.episode)
     result = webtoon_cuts(
-        str(args.episode), args.output, config, args.checkpoint, _export_config(args), args.dask_address
+        str(args.episode),
+        args.output,
+        config,
+        args.checkpoint,
+        _export_config(args),
+        args.dask_address,
+        args.wait_for_lock,
     )
     width, height = result["size"]
     state = "computed" if result["computed"] else "unchanged, skipped"
-    print(f"\ncuts: {result['episode']}: {result['cuts']} cuts in a {width}x{height} strip ({state})")
+    print(
+        f"\ncuts: {result['episode']}: {result['cuts']} cuts in a {width}x{height} strip ({state})"
+    )
     print(f"json:    {result['json']}")
     print(f"overlay: {', '.join(result['overlays'])}")
     _print_regions(result)
@@ -150,20 +219,21 @@ def cmd_panels(args: argparse.Namespace) -> int:
     config = {"direction": "rtl"} if args.rtl else {}
     list_pages(args.pages)
     result = comic_panels(
-        [str(p) for p in args.pages], args.output, config, args.checkpoint, _export_config(args), args.dask_address
+        [str(p) for p in args.pages],
+        args.output,
+        config,
+        args.checkpoint,
+        _export_config(args),
+        args.dask_address,
+        args.wait_for_lock,
     )
     pages = result["pages"]
-    print(f"\npanels: {len(pages)} pages, {sum(len(p['panels']) for p in pages.values())} panels "
-          f"({result['computed']} computed, {result['reused']} unchanged)")
+    print(
+        f"\npanels: {len(pages)} pages, {sum(len(p['panels']) for p in pages.values())} panels "
+        f"({result['computed']} computed, {result['reused']} unchanged)"
+    )
     for name, info in pages.items():
         print(f"  {name:<24} {len(info['panels']):>3} panels  {info['source']}")
     print(f"json: {result['json']}")
     _print_regions(result)
     return 0
-
-
-if __name__ == "__main__":  # `python -m flows.comics cuts ...` before cli.py wires these in
-    parser = argparse.ArgumentParser(prog="regionflow")
-    add_comics_parsers(parser.add_subparsers(dest="command", required=True))
-    ns = parser.parse_args()
-    sys.exit(ns.handler(ns))

@@ -55,7 +55,7 @@ def dask_client(address: str | None = None, *, workers: int | None = None) -> It
             n_workers=1,
             threads_per_worker=n,
             processes=False,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: None still binds 8787, which may be taken
             silence_logs=logging.WARNING,
         ) as cluster,
         Client(cluster, set_as_default=False) as client,

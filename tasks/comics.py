@@ -65,13 +65,17 @@ class ComicsConfig:
                 raise ValueError(f"{name}: expected one of {allowed}, got {getattr(self, name)!r}")
         background = tuple(int(v) for v in self.background)
         if len(background) != 3 or not all(0 <= v <= 255 for v in background):
-            raise ValueError(f"background: expected three values in 0..255, got {self.background!r}")
+            raise ValueError(
+                f"background: expected three values in 0..255, got {self.background!r}"
+            )
         object.__setattr__(self, "background", background)
         colour = self.gutter_colour
         if colour is not None and not isinstance(colour, str):
             colour = tuple(float(v) for v in colour)
             if len(colour) != 3:
-                raise ValueError(f"gutter_colour: expected 'auto', None or 3 values, got {colour!r}")
+                raise ValueError(
+                    f"gutter_colour: expected 'auto', None or 3 values, got {colour!r}"
+                )
             object.__setattr__(self, "gutter_colour", colour)
         elif isinstance(colour, str) and colour != "auto":
             raise ValueError(f"gutter_colour: expected 'auto', None or 3 values, got {colour!r}")
@@ -86,7 +90,9 @@ class ComicsConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data or {}) - known)
         if unknown:
-            raise ValueError(f"{unknown[0]}: unknown comics config field (known: {', '.join(sorted(known))})")
+            raise ValueError(
+                f"{unknown[0]}: unknown comics config field (known: {', '.join(sorted(known))})"
+            )
         return cls(**(data or {}))
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,7 +161,11 @@ def episode_cuts(
 
 
 def _cut_entry(cut: Cut) -> dict[str, Any]:
-    return {"box": [int(v) for v in cut.box], "kind": cut.kind, "confidence": round(float(cut.confidence), 4)}
+    return {
+        "box": [int(v) for v in cut.box],
+        "kind": cut.kind,
+        "confidence": round(float(cut.confidence), 4),
+    }
 
 
 def _cuts_summary(store: Store, doc: dict[str, Any], computed: bool) -> dict[str, Any]:
@@ -180,18 +190,32 @@ def split_episode(store_url: str, episode: str, config: dict) -> dict:
     if store_comics.is_complete(store, store_comics.CUTS_STAGE, ep.name, expected):
         log.info("cuts: %s unchanged, skipped", ep.name)
         return _cuts_summary(store, store_comics.read_episode_cuts(store, ep.name), False)
-    overlay = store_comics.StripOverlay(ep.index, max_width=cfg.overlay_width, piece_height=cfg.overlay_piece_height)
+    overlay = store_comics.StripOverlay(
+        ep.index, max_width=cfg.overlay_width, piece_height=cfg.overlay_piece_height
+    )
     cuts = [_cut_entry(c) for c in episode_cuts(ep, cfg, overlay)]
-    doc = store_comics.write_episode_cuts(store, ep, cuts, overlay, {"mode": cfg.mode, "width_policy": cfg.width_policy, "config": cfg.to_dict()})
+    doc = store_comics.write_episode_cuts(
+        store,
+        ep,
+        cuts,
+        overlay,
+        {"mode": cfg.mode, "width_policy": cfg.width_policy, "config": cfg.to_dict()},
+    )
     store_comics.mark_complete(store, store_comics.CUTS_STAGE, ep.name, expected)
-    log.info("cuts: %s, %d slices, strip %dx%d, %d cuts", ep.name, len(ep.paths), *ep.size, len(cuts))
+    log.info(
+        "cuts: %s, %d slices, strip %dx%d, %d cuts", ep.name, len(ep.paths), *ep.size, len(cuts)
+    )
     return _cuts_summary(store, doc, True)
 
 
-def page_panels(page: np.ndarray, filename: str, cfg: ComicsConfig) -> tuple[list[list[int]], np.ndarray, dict]:
+def page_panels(
+    page: np.ndarray, filename: str, cfg: ComicsConfig
+) -> tuple[list[list[int]], np.ndarray, dict]:
     """(boxes in reading order, numbered overlay, kumiko dict) of one page."""
     panels = detect_panels(page, **cfg.panel_options())
-    kumiko = panels_to_kumiko(filename, (page.shape[1], page.shape[0]), panels, numbering=cfg.direction)  # type: ignore[arg-type]
+    kumiko = panels_to_kumiko(
+        filename, (page.shape[1], page.shape[0]), panels, numbering=cfg.direction
+    )
     return kumiko["panels"], draw_panels(page, panels), kumiko
 
 
@@ -207,12 +231,23 @@ def split_pages(store_url: str, pages: Sequence[str], config: dict) -> dict:
             image = store_comics.read_page(path)
             boxes, overlay, kumiko = page_panels(image, path.name, cfg)
             store_comics.write_page_panels(store, name, image, boxes, overlay, kumiko)
-            store_comics.mark_complete(store, store_comics.PANELS_STAGE, name, {**expected, "source": str(path)})
+            store_comics.mark_complete(
+                store, store_comics.PANELS_STAGE, name, {**expected, "source": str(path)}
+            )
             computed += 1
         doc = store_comics.read_page_panels(store, name)
-        out[name] = {"source": str(path), "panels": doc["panels"], "crops": [f"{store_comics.PANELS}/{name}/{store_comics.panel_file(n)}" for n in range(1, len(doc["panels"]) + 1)]}
+        out[name] = {
+            "source": str(path),
+            "panels": doc["panels"],
+            "crops": [
+                f"{store_comics.PANELS}/{name}/{store_comics.panel_file(n)}"
+                for n in range(1, len(doc["panels"]) + 1)
+            ],
+        }
     index = store_comics.write_panels_index(store)
-    log.info("panels: %d pages, %d computed, %d unchanged", len(paths), computed, len(paths) - computed)
+    log.info(
+        "panels: %d pages, %d computed, %d unchanged", len(paths), computed, len(paths) - computed
+    )
     return {"pages": out, "computed": computed, "reused": len(paths) - computed, "json": index}
 
 
