@@ -189,8 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     from flows.comics import add_comics_parsers
+    from flows.serve import add_serve_parser
 
     add_comics_parsers(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -401,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_import_weights(args)
         if args.command in ("cuts", "panels"):
             return args.handler(args)
+        if args.command == "serve":
+            from flows.serve import cmd_serve
+
+            return cmd_serve(args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"regionflow {args.command}: {exc}", file=sys.stderr)
         return 2

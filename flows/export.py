@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import flow
 
 from flows.stages import extract_flow, ingest_flow
@@ -26,6 +28,8 @@ def region_export(
     `<output>/exports/<export>/<image>/` with a report in `<output>/reports/<export>/`.
     """
     store = output or default_store_url()
+    if not Path(checkpoint).is_file():  # fail before gathering and ingesting the images
+        raise FileNotFoundError(f"checkpoint: {checkpoint} does not exist")
     with StoreLock(Store(store), wait=lock_wait, purpose="region-export"):
         return _export(store, inputs, checkpoint, config, dask_address)
 

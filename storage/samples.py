@@ -23,13 +23,16 @@ _OPEN_LOCK = threading.Lock()
 
 @lru_cache(maxsize=8)
 def _group(url: str) -> zarr.Group:
-    store = Store(url)
-    return zarr.open_group(store=store.open_zarr_store(SAMPLES), mode="a")
+    zarr_store = Store(url).open_zarr_store(SAMPLES)
+    try:
+        return zarr.open_group(store=zarr_store, mode="a")
+    except zarr.errors.ContainsGroupError:  # another process created it between check and create
+        return zarr.open_group(store=zarr_store, mode="r+")
 
 
 def samples_group(store: Store) -> zarr.Group:
     # Two threads creating the group of a fresh store at once can read a half-written root
-    # zarr.json; open (and create) it under a lock, once per process.
+    # zarr.json; open (and create) it under a lock, once per process. Other processes: above.
     with _OPEN_LOCK:
         return _group(store.url)
 

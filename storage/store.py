@@ -135,6 +135,15 @@ class Store:
         if self.fs.exists(path):
             self.fs.rm(path, recursive=recursive)
 
+    def identity(self) -> str:
+        """A random id written into the store on first use: tells a store from a re-created one
+        at the same URL (caches kept outside the store key on it)."""
+        try:
+            return self.read_json("store.json")["id"]
+        except (FileNotFoundError, KeyError, ValueError):
+            self.write_json({"id": uuid.uuid4().hex}, "store.json")
+            return self.read_json("store.json")["id"]
+
     def open_zarr_store(self, *parts: str):
         """A zarr v3 store for the group at `parts` (LocalStore on disk, FsspecStore elsewhere)."""
         from zarr.storage import FsspecStore, LocalStore

@@ -115,13 +115,10 @@ def complete_units(stage: str, store: Path) -> set[str]:
 def assert_same_outputs(stage: str, store: Path, reference: Path) -> None:
     s, r = Store(store), Store(reference)
     if stage in ("ingest", "skeletonize"):
-        key = lambda row: (
-            row["id"],
-            row["status"],
-            row["input_sha256"],
-            row["height"],
-            row["n_regions"],
-        )  # noqa: E731
+
+        def key(row):
+            return (row["id"], row["status"], row["input_sha256"], row["height"], row["n_regions"])
+
         assert sorted(map(key, read_manifest(s))) == sorted(map(key, read_manifest(r)))
         names = ("image", "labels") if stage == "ingest" else ("skeleton",)
         for row in read_manifest(r):
