@@ -18,14 +18,12 @@ STAGE_CACHE = Inputs(exclude=["dask_address"]) + TaskSource()
 
 
 def result_storage(store: Store) -> Path:
-    """Prefect's persisted stage results: under the store on disk, beside the sources otherwise."""
+    """Prefect's persisted stage results: under the store on disk; for object stores in a local
+    cache keyed by the store's URL *and* identity, so a wiped and re-created store starts cold."""
     if store.is_local:
         return store.local_path("cache", "prefect")
-    return (
-        source_cache_dir(store).parent
-        / "prefect-results"
-        / hashlib.sha256(store.url.encode()).hexdigest()[:16]
-    )
+    key = hashlib.sha256(f"{store.url}\n{store.identity()}".encode()).hexdigest()[:16]
+    return source_cache_dir(store).parent / "prefect-results" / key
 
 
 def stage_options(store: Store) -> dict:
