@@ -19,6 +19,7 @@ from numbers import Integral, Real
 
 import cv2
 import numpy as np
+from numba import njit
 import scipy.sparse
 import scipy.sparse.csgraph
 import scipy.sparse.linalg
@@ -208,15 +209,33 @@ def normal_map(height: np.ndarray) -> np.ndarray:
         raise ValueError(f"height: expected a non-empty (H, W) array, got shape {height.shape}")
     if not (np.issubdtype(height.dtype, np.integer) or np.issubdtype(height.dtype, np.floating)):
         raise ValueError(f"height: expected an integer or float array, got {height.dtype}")
-    h = height.astype(np.float32)
-    dx = cv2.filter2D(h, cv2.CV_32F, np.array([[-1.0, 1.0]], np.float32))
-    dy = cv2.filter2D(h, cv2.CV_32F, np.array([[-1.0], [1.0]], np.float32))
-    del h
-    inv_norm = np.float32(1.0) / np.sqrt(dx * dx + dy * dy + np.float32(0.75**2))
-    out = np.empty(height.shape + (3,), dtype=np.uint8)
-    for channel, component in enumerate((np.float32(0.75), dy, dx)):
-        value = component * inv_norm * np.float32(127.5) + np.float32(127.5)
-        out[..., channel] = np.clip(value, 0, 255).astype(np.uint8)
+    return _normal_map_kernel(np.ascontiguousarray(height, dtype=np.float32))
+
+
+@njit(cache=True, nogil=True)
+def _normal_map_kernel(h: np.ndarray) -> np.ndarray:
+    # One fused pass, float32 throughout, in the same operation order as the filter2D + NumPy
+    # formulation (no fastmath: no FMA contraction), so the bytes are identical to it.
+    rows, cols = h.shape
+    out = np.empty((rows, cols, 3), dtype=np.uint8)
+    base = np.float32(0.75 * 0.75)
+    half = np.float32(127.5)
+    one = np.float32(1.0)
+    z = np.float32(0.75)
+    for y in range(rows):
+        up = y - 1 if y > 0 else (1 if rows > 1 else 0)  # reflect-101
+        for x in range(cols):
+            left = x - 1 if x > 0 else (1 if cols > 1 else 0)
+            dx = h[y, x] - h[y, left]
+            dy = h[y, x] - h[up, x]
+            inv = one / np.sqrt(dx * dx + dy * dy + base)
+            for channel, component in ((0, z), (1, dy), (2, dx)):
+                value = component * inv * half + half
+                if value < 0:
+                    value = np.float32(0)
+                elif value > 255:
+                    value = np.float32(255)
+                out[y, x, channel] = np.uint8(value)
     return out
 
 
