@@ -22,8 +22,29 @@ def _run_stage(task, store: Store, **kwargs: Any) -> dict[str, Any]:
     already holds it); its result plus how it ended (Completed / Cached)."""
     with StoreLock(store, purpose=task.name):
         state = task.with_options(**stage_options(store))(store.url, **kwargs, return_state=True)
-    result = state.result()
-    return {"state": state.name, **result}
+    result = {"state": state.name, **state.result()}
+    publish_stage(task.name, result)
+    return result
+
+
+def publish_stage(name: str, result: dict[str, Any]) -> None:
+    """A table artifact of the stage's counts and a link to its report, in the flow run."""
+    from prefect.artifacts import create_link_artifact, create_table_artifact
+
+    done = result.get("computed", result.get("ingested", result.get("steps", 0)))
+    row = {
+        "stage": name,
+        "state": result["state"],
+        "done": done,
+        "cached": result.get("reused", result.get("unchanged", 0)),
+        "quarantined": result.get("quarantined", 0),
+        "failed": 0,  # a failing unit fails the stage after the others finish (see the logs)
+    }
+    create_table_artifact(table=[row], key=f"{name}-counts", description=f"{name}: what was done")
+    if result.get("report"):
+        create_link_artifact(
+            link=result["report"], link_text=f"{name} report", key=f"{name}-report"
+        )
 
 
 @flow(name="ingest", log_prints=True)

@@ -19,10 +19,10 @@ from numbers import Integral, Real
 
 import cv2
 import numpy as np
-from numba import njit
 import scipy.sparse
 import scipy.sparse.csgraph
 import scipy.sparse.linalg
+from numba import njit
 from scipy import ndimage
 from skimage.morphology import skeletonize
 

@@ -23,6 +23,7 @@ class SampleFiles:
     split: str
     image: Path
     region: Path | None
+    duplicate_of: str | None = None  # a second file claiming another sample's id
 
 
 def natural_key(name: str) -> list:
@@ -40,7 +41,32 @@ def find_dataset_root(folder: Path) -> Path:
 
 
 def scan_dataset(folder: Path) -> list[SampleFiles]:
-    """Every sample of a DanbooRegion2020-layout folder, or of a plain folder of images."""
+    """Every sample of a DanbooRegion2020-layout folder, or of a plain folder of images.
+
+    Two files that claim one id (`1.image.png` and `1.image.jpg`) both stay: the first keeps the
+    id, the second gets `<id>~<file name>` and `duplicate_of`, so ingest can quarantine it.
+    """
+    return _unique_ids(_scan(folder))
+
+
+def _unique_ids(samples: list[SampleFiles]) -> list[SampleFiles]:
+    seen: dict[str, SampleFiles] = {}
+    out = []
+    for sample in samples:
+        if sample.id in seen:
+            sample = SampleFiles(
+                f"{sample.id}~{_safe(sample.image.name)}",
+                sample.split,
+                sample.image,
+                sample.region,
+                duplicate_of=sample.id,
+            )
+        seen.setdefault(sample.id, sample)
+        out.append(sample)
+    return out
+
+
+def _scan(folder: Path) -> list[SampleFiles]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"source: {folder} is not a folder")

@@ -37,6 +37,9 @@ def dask_client(address: str | None = None, *, workers: int | None = None) -> It
     address = address or os.environ.get(ADDRESS_ENV) or None
     if address:
         with Client(address, set_as_default=False) as client:
+            # Workers elsewhere log to their own processes: forward ours to this one, where
+            # Prefect picks them up ($PREFECT_LOGGING_EXTRA_LOGGERS=regionflow).
+            client.forward_logging("regionflow", level=logging.INFO)
             yield client
         return
     n = workers or default_workers()

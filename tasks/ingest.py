@@ -50,6 +50,10 @@ def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestCon
         status="ok",
     )
     try:
+        if sample.duplicate_of:
+            raise ValidationError(
+                f"duplicate sample id: {sample.image.name} is another file for {sample.duplicate_of}"
+            )
         region_bytes = sample.region.read_bytes() if sample.region else None
         checked = validate_pair(
             sample.image.read_bytes(),
@@ -129,7 +133,8 @@ def ingest_samples(
         log.warning("quarantined %s: %s", sid, reason)
     summary = {
         "samples": len(by_id),
-        "ingested": len(fresh),
+        "ingested": sum(r["status"] == "ok" for r in fresh),  # new or changed, and valid
+        "processed": len(fresh),
         "unchanged": len(by_id) - len(fresh),
         "retired": len(retired),
         "quarantined": len(quarantined),
@@ -142,7 +147,7 @@ def ingest_samples(
         ),
     }
     report = write_ingest_report(store, [rows[sid] for sid in by_id], summary)
-    publish_ingest(summary, report["markdown"])
+    publish_ingest(report["markdown"])
     if cfg.strict and quarantined:
         raise RuntimeError(
             f"ingest --strict: {len(quarantined)} samples quarantined: {quarantined}"
@@ -150,18 +155,15 @@ def ingest_samples(
     return {**summary, "report": report["report"]}
 
 
-def publish_ingest(summary: dict, markdown: str) -> None:
-    """A table artifact of the counts and the report as markdown (inside a Prefect run only)."""
-    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+def publish_ingest(markdown: str) -> None:
+    """The ingest report as a markdown artifact (inside a Prefect run only)."""
+    from prefect.artifacts import create_markdown_artifact
     from prefect.context import TaskRunContext
 
-    if TaskRunContext.get() is None:
-        return
-    counts = ("samples", "ingested", "unchanged", "retired", "quarantined")
-    create_table_artifact(
-        table=[{k: summary[k] for k in counts}], key="ingest-summary", description="ingest counts"
-    )
-    create_markdown_artifact(markdown=markdown, key="ingest-report", description="ingest report")
+    if TaskRunContext.get() is not None:
+        create_markdown_artifact(
+            markdown=markdown, key="ingest-report", description="ingest report"
+        )
 
 
 @task(name="locate-source")

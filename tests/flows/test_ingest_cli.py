@@ -36,6 +36,9 @@ def dataset(tmp_path):
     put(5, b"hello, not an image\n", png(region))  # text
     put(6, png(image), png(np.pad(region, ((0, 5), (0, 0), (0, 0)), mode="edge")))  # 5 px off
     put(7, png(image), png(np.full_like(region, 200)))  # one colour
+    (root / "0.image.jpg").write_bytes(
+        cv2.imencode(".jpg", image)[1].tobytes()
+    )  # a second file for id 0
     return tmp_path / "DanbooRegion2020"
 
 
@@ -43,7 +46,7 @@ def test_bad_files_are_quarantined_with_reasons(prefect_harness, dataset, tmp_pa
     store = tmp_path / "store"
     assert main(["ingest", str(dataset), "--store", str(store)]) == 0
     out = capfd.readouterr().out
-    assert "8 samples — 3 ingested" not in out  # counts are per outcome, below
+    assert "9 samples — 3 ingested, 0 unchanged, 0 retired, 6 quarantined" in out
     rows = {r["id"]: r for r in read_manifest(Store(store))}
     assert {sid for sid, r in rows.items() if r["status"] == "ok"} == {
         "train-0",
@@ -58,11 +61,13 @@ def test_bad_files_are_quarantined_with_reasons(prefect_harness, dataset, tmp_pa
     assert "not an image" in reasons["train-5"]
     assert "differ" in reasons["train-6"]
     assert "single colour" in reasons["train-7"]
-    assert "5 quarantined" in out and "quarantined train-3" in out
+    duplicates = [sid for sid in reasons if sid.startswith("train-0~")]
+    assert len(duplicates) == 1 and "duplicate sample id" in reasons[duplicates[0]]
+    assert "6 quarantined" in out and "quarantined train-3" in out
     assert (store / "reports" / "ingest" / "report.md").exists()
 
 
 def test_strict_exits_non_zero(prefect_harness, dataset, tmp_path, capfd):
     assert main(["ingest", str(dataset), "--store", str(tmp_path / "s"), "--strict"]) == 1
     err = capfd.readouterr().err
-    assert "5 samples quarantined" in err, err[-3000:]
+    assert "6 samples quarantined" in err, err[-3000:]
