@@ -36,6 +36,7 @@ __all__ = [
     "danbooregion_scores",
     "image_metrics",
     "region_counts",
+    "region_size_histogram",
     "summarize",
 ]
 
@@ -735,3 +736,26 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:
             np.mean([row["n_pred_regions"] / row["n_gt_regions"] for row in rows])
         ),
     }
+
+
+def region_size_histogram(labels: np.ndarray, *, bins: int = 24) -> np.ndarray:
+    """How many regions have an area in [2^k, 2^(k+1)) pixels, k = 0..bins−1 (the last bin is open).
+
+    Parameters
+    ----------
+    labels : (H, W) integer labels; 0 counts as a region like any other value.
+
+    Returns
+    -------
+    (bins,) int64 counts.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"labels: expected (H, W) integer labels, got {labels.shape} {labels.dtype}"
+        )
+    if bins < 1:
+        raise ValueError(f"bins: must be >= 1, got {bins}")
+    _, areas = np.unique(labels, return_counts=True)
+    k = np.minimum(np.floor(np.log2(areas)).astype(np.int64), bins - 1)
+    return np.bincount(k, minlength=bins).astype(np.int64)

@@ -22,6 +22,9 @@ SCORE_NAMES = {
     "covering": "segmentation covering",
     "VI": "variation of information (bits, lower is better)",
     "region_count_ratio": "predicted / true region count",
+    "sweep_ODS_F": "boundary F, best decoder threshold for the set (ODS)",
+    "sweep_OIS_F": "boundary F, best decoder threshold per image (OIS)",
+    "sweep_ODS_threshold": "decoder threshold of the ODS",
 }
 
 
@@ -54,6 +57,49 @@ def _scale_plot(rows: list[dict[str, Any]]) -> bytes | None:
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _figure_png(draw) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
+    draw(ax)
+    ax.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _threshold_plot(curve: dict[int, float]) -> bytes:
+    def draw(ax):
+        ax.plot(list(curve), list(curve.values()), marker="o")
+        ax.set_xlabel("decoder threshold")
+        ax.set_ylabel("boundary F (pooled)")
+        ax.set_title("Boundary F vs decoder threshold")
+
+    return _figure_png(draw)
+
+
+def _size_plot(histograms: dict[str, list[int]]) -> bytes:
+    def draw(ax):
+        for name, counts in histograms.items():
+            ax.step(
+                range(len(counts)),
+                counts,
+                where="mid",
+                label={"pred": "predicted", "gt": "ground truth"}[name],
+            )
+        ax.set_xlabel("region area, log2(pixels)")
+        ax.set_ylabel("regions")
+        ax.set_title("Region sizes")
+        ax.legend()
+
+    return _figure_png(draw)
 
 
 def _preview(writer: ExportWriter, sample_id: str, store: Store) -> bytes | None:
@@ -133,6 +179,8 @@ def write_report(
     writer: ExportWriter | None,
     title: str,
     comparison: dict[str, dict[str, float]] | None = None,
+    threshold_curve: dict[int, float] | None = None,
+    size_histograms: dict[str, list[int]] | None = None,
 ) -> dict[str, str]:
     """Write metrics.parquet, summary.json, plots, preview and report.md; return their URLs."""
     base = (REPORTS, report_id)
@@ -148,6 +196,12 @@ def write_report(
     if plot:
         store.write_bytes(plot, *base, "precision_vs_scale.png")
         images["Precision vs scale"] = "precision_vs_scale.png"
+    if threshold_curve:
+        store.write_bytes(_threshold_plot(threshold_curve), *base, "f_vs_threshold.png")
+        images["Boundary F vs decoder threshold"] = "f_vs_threshold.png"
+    if size_histograms:
+        store.write_bytes(_size_plot(size_histograms), *base, "region_sizes.png")
+        images["Region sizes"] = "region_sizes.png"
     preview = _preview(writer, rows[0]["id"], store) if rows and writer is not None else None
     if preview:
         store.write_bytes(preview, *base, "preview.png")

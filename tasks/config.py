@@ -68,6 +68,9 @@ class ExtractConfig:
     exports: tuple[str, ...] = ("labels", "flat", "regions")  # also: "coco", "svg"
     max_images: int | None = None
     compare: tuple[str, ...] = ()  # more predictors scored on the same images, side by side
+    # Decoder thresholds for boundary ODS/OIS (BSDS-style sweep); () = only the decoder's own.
+    # Each threshold decodes and matches once more per image.
+    thresholds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
@@ -116,7 +119,9 @@ class PipelineConfig:
                 num_workers=0,
                 keep_last=2,
             ),
-            extract=ExtractConfig(compare=("ground_truth", *BASELINES)),
+            extract=ExtractConfig(
+                compare=("ground_truth", *BASELINES), thresholds=(60, 80, 100, 120, 140, 160, 180)
+            ),
         )
 
     @classmethod

@@ -12,7 +12,13 @@ from prefect import task
 from regions.baselines import felzenszwalb_regions, slic_regions, watershed_regions
 from regions.coco import coco_annotations, coco_document
 from regions.decode import decode_full, decode_simple, flat_colour
-from regions.metrics import image_metrics, summarize
+from regions.metrics import (
+    boundary_counts,
+    boundary_scores,
+    image_metrics,
+    region_size_histogram,
+    summarize,
+)
 from regions.region_table import region_table
 from regions.svg import svg_document
 from storage import records as rec
@@ -31,15 +37,35 @@ BASELINE_FUNCTIONS = {
     "slic": slic_regions,
     "watershed": watershed_regions,
 }
-HEADLINE = ("AP", "OIS", "ODS", "boundary_F", "covering", "VI")
+HEADLINE = ("AP", "OIS", "ODS", "boundary_F", "sweep_ODS_F", "covering", "VI")
 
 
-def regions_of(config: ExtractConfig, image: np.ndarray, skeleton: np.ndarray | None) -> np.ndarray:
+def regions_of(
+    config: ExtractConfig,
+    image: np.ndarray,
+    skeleton: np.ndarray | None,
+    threshold: int | None = None,
+) -> np.ndarray:
     if config.predictor in BASELINES:
         return BASELINE_FUNCTIONS[config.predictor](image)
+    options = {} if threshold is None else {"threshold": threshold}
     if config.decoder == "simple":
-        return decode_simple(skeleton)
-    return decode_full(skeleton, image)
+        return decode_simple(skeleton, **options)
+    return decode_full(skeleton, image, **options)
+
+
+def threshold_sweep(config: ExtractConfig, image, skeleton, gt_labels) -> dict:
+    """Boundary counts at each decoder threshold: the raw material of boundary ODS/OIS."""
+    row = {}
+    for t in config.thresholds:
+        counts = boundary_counts(gt_labels, regions_of(config, image, skeleton, t))
+        row.update({f"sweep_{t}_{key}": value for key, value in counts.items()})
+    return row
+
+
+def size_histogram(labels: np.ndarray, prefix: str) -> dict[str, int]:
+    """Region areas counted in power-of-two bins, as `<prefix>_area_2^k` columns."""
+    return {f"{prefix}_area_2^{k}": int(n) for k, n in enumerate(region_size_histogram(labels))}
 
 
 def write_exports(
@@ -78,9 +104,13 @@ def extract_one(
     )
     labels = regions_of(config, image, skeleton)
     write_exports(writer, sample_id, config.exports, image, labels)
-    row: dict = {"id": sample_id, "n_regions": int(labels.max())}
+    row: dict = {"id": sample_id, "n_regions": int(labels.max()), **size_histogram(labels, "pred")}
     if has_array(store, sample_id, "labels"):
-        row.update(image_metrics(read_array(store, sample_id, "labels"), labels))
+        gt_labels = read_array(store, sample_id, "labels")
+        row.update(image_metrics(gt_labels, labels))
+        row.update(size_histogram(gt_labels, "gt"))
+        if skeleton is not None:
+            row.update(threshold_sweep(config, image, skeleton, gt_labels))
     rec.write_record(store, stage, sample_id, {"config": config_fp, "metrics": row})
     return row
 
@@ -191,6 +221,8 @@ def extract_regions(
         _, other_rows = run_predictor(store, ids, other_cfg, upstream, checkpoint, dask_address)[:2]
         scored = [r for r in other_rows if "n_pixels" in r]
         comparison[other] = summarize(scored) if scored else {}
+    sweep = threshold_scores(rows, cfg.thresholds)
+    scores.update(sweep.pop("scores", {}))
     title = f"Regions of {cfg.split} ({cfg.predictor}, {cfg.decoder} decoder)"
     report = write_report(
         store,
@@ -200,6 +232,8 @@ def extract_regions(
         writer=ExportWriter(store, export_id),
         title=title,
         comparison=comparison,
+        threshold_curve=sweep.get("curve"),
+        size_histograms=size_histograms(rows),
     )
     publish_report(report["markdown"])
     return {
@@ -217,6 +251,45 @@ def extract_regions(
         "metrics": report["metrics"],
         "fingerprint": fingerprint({"export": export_id, "rows": rows}),
     }
+
+
+def threshold_scores(rows: list[dict], thresholds) -> dict:
+    """Boundary ODS/OIS over the decoder-threshold sweep, and pooled F per threshold."""
+    long_rows = [
+        {
+            "image": i,
+            "threshold": t,
+            **{k: row[f"sweep_{t}_{k}"] for k in ("matched_pred", "n_pred", "matched_gt", "n_gt")},
+        }
+        for i, row in enumerate(rows)
+        for t in thresholds
+        if f"sweep_{t}_n_pred" in row
+    ]
+    if not long_rows:
+        return {}
+    scores = {f"sweep_{k}": v for k, v in boundary_scores(long_rows).items()}
+    curve = {
+        t: boundary_scores([r for r in long_rows if r["threshold"] == t])["ODS_F"]
+        for t in thresholds
+    }
+    return {"scores": scores, "curve": curve}
+
+
+def size_histograms(rows: list[dict]) -> dict[str, list[int]]:
+    """Region-size histograms summed over images, predicted and (where known) ground truth."""
+    out = {}
+    for prefix in ("pred", "gt"):
+        keys = (
+            sorted(
+                (k for k in rows[0] if k.startswith(f"{prefix}_area_2^")),
+                key=lambda k: int(k.rsplit("^", 1)[1]),
+            )
+            if rows
+            else []
+        )
+        if keys:
+            out[prefix] = [int(sum(r.get(k, 0) for r in rows)) for k in keys]
+    return out
 
 
 def publish_report(markdown: str) -> None:

@@ -26,7 +26,7 @@ TINY = {
         "num_workers": 0,
         "amp": False,
     },
-    "extract": {"short_side": None, "compare": ["ground_truth", "slic"]},
+    "extract": {"short_side": None, "compare": ["ground_truth", "slic"], "thresholds": [60, 140]},
 }
 
 

@@ -47,9 +47,10 @@ def test_first_run_writes_every_stage(first_run):
     assert all(0.0 <= extract["scores"][k] <= 1.0 for k in ("AP", "OIS", "ODS"))
     assert set(extract["compared"]) == {"ground_truth", "slic"}
     assert extract["compared"]["ground_truth"]["boundary_F"] > 0.5  # the round trip is near-perfect
-    report = (store_path / "reports").rglob("report.md")
-    text = next(report).read_text()
+    text = open(extract["report"]).read()
     assert "DanbooRegion AP" in text and "preview.png" in text and "Side by side" in text
+    assert "f_vs_threshold.png" in text and "region_sizes.png" in text
+    assert 0.0 <= extract["scores"]["sweep_ODS_F"] <= 1.0
 
 
 def test_second_run_is_all_cached(first_run):
