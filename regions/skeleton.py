@@ -229,14 +229,15 @@ def _normal_map_kernel(h: np.ndarray) -> np.ndarray:
             dx = h[y, x] - h[y, left]
             dy = h[y, x] - h[up, x]
             inv = one / np.sqrt(dx * dx + dy * dy + base)
-            for channel, component in ((0, z), (1, dy), (2, dx)):
-                value = component * inv * half + half
-                if value < 0:
-                    value = np.float32(0)
-                elif value > 255:
-                    value = np.float32(255)
-                out[y, x, channel] = np.uint8(value)
+            out[y, x, 0] = _to_byte(z * inv * half + half)
+            out[y, x, 1] = _to_byte(dy * inv * half + half)
+            out[y, x, 2] = _to_byte(dx * inv * half + half)
     return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _to_byte(value):
+    return np.uint8(min(max(value, np.float32(0)), np.float32(255)))
 
 
 def watershed_markers(height: np.ndarray, *, threshold: float) -> np.ndarray:
