@@ -39,7 +39,7 @@ from regions.metrics import (
     danbooregion_scores,
     region_counts,
 )
-from regions.skeleton import normal_map
+from regions.skeleton import normal_map, skeleton_target
 
 FIXTURES = Path(__file__).parents[1] / "tests/fixtures/danbooregion"
 SKELETON = FIXTURES / "decode_samples/skeleton_test.png"
@@ -96,11 +96,36 @@ def reference_absorb(labels: np.ndarray) -> np.ndarray:
     return np.unique(labels, return_inverse=True)[1].reshape(labels.shape) + 1
 
 
+def reference_normal_map(height: np.ndarray) -> np.ndarray:
+    """REFERENCE §1.2 item 4 with filter2D's 2-tap kernels (default anchor) and NumPy."""
+    h = height.astype(np.float32)
+    dx = cv2.filter2D(h, cv2.CV_32F, np.array([[-1.0, 1.0]], np.float32))
+    dy = cv2.filter2D(h, cv2.CV_32F, np.array([[-1.0], [1.0]], np.float32))
+    inv = np.float32(1.0) / np.sqrt(dx * dx + dy * dy + np.float32(0.75**2))
+    channels = [np.full_like(dx, 0.75), dy, dx]
+    return np.stack(
+        [
+            np.clip(c * inv * np.float32(127.5) + np.float32(127.5), 0, 255).astype(np.uint8)
+            for c in channels
+        ],
+        axis=2,
+    )
+
+
 def reference_decode(height: np.ndarray) -> np.ndarray:
     _, markers = cv2.connectedComponents((height > 100).astype(np.uint8), connectivity=4)
     markers = markers.astype(np.int32)
-    cv2.watershed(normal_map(height), markers)
+    cv2.watershed(reference_normal_map(height), markers)
     return reference_absorb(markers + 1)
+
+
+def reference_precisions(gt_map: np.ndarray, est_map: np.ndarray) -> list[float]:
+    out = []
+    for scale in DANBOOREGION_SCALES:
+        gt = reference_edges(reference_resize(gt_map, scale))
+        est = reference_edges(reference_resize(est_map, scale))
+        out.append((gt & est).sum() / max(est.sum(), 1))
+    return out
 
 
 def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
@@ -116,7 +141,8 @@ def reference_edges(region_map: np.ndarray) -> np.ndarray:
     kernel = np.array([[-1.0, 1.0]], np.float32)
     dx = cv2.filter2D(colours, -1, kernel)
     dy = cv2.filter2D(colours, -1, kernel.T)
-    return (dx**2 + dy**2).sum(axis=2) > 0
+    squared = dx**2 + dy**2
+    return (squared.sum(axis=2) if squared.ndim == 3 else squared) > 0  # colour or label map
 
 
 def reference_resize(region_map: np.ndarray, scale: int) -> np.ndarray:
@@ -195,7 +221,28 @@ def main() -> int:
     agree = all(abs(reference[k] - ours[k]) < 1e-12 for k in ("AP", "OIS", "ODS"))
     print(f"  scores agree: {agree}")
 
-    # 3. other metrics, ours only
+    # 3. decoder + metric together: the round trip GT → target → decoder → metric
+    targets = [
+        (cache[gt], skeleton_target(cache[gt], rounds=512, seed=0)) for gt, _ in METRIC_PAIRS
+    ]
+
+    def reference_round_trip():
+        for gt_map, height in targets:
+            labels = reference_decode(height)
+            reference_precisions(gt_map, labels.astype(np.int32))
+
+    def our_round_trip():
+        for gt_map, height in targets:
+            danbooregion_counts(gt_map, decode_simple(height))
+
+    print(f"decode_simple + DanbooRegion metric, round trip of {len(targets)} metric samples:")
+    report(
+        "  decoder + metric",
+        timed(reference_round_trip, args.repeat)[:2],
+        timed(our_round_trip, args.repeat)[:2],
+    )
+
+    # 4. other metrics, ours only
     gt = cache[METRIC_PAIRS[0][0]]
     est = cv2.resize(cache[METRIC_PAIRS[0][1]], gt.shape[1::-1], interpolation=cv2.INTER_NEAREST)
     boundary_counts(gt[:64, :64], est[:64, :64])  # compile / cache load

@@ -137,7 +137,14 @@ def make_loader(
     sampler = StepBatchSampler(start_step, stop_step, dataset.batch_size)
     extra: dict[str, Any] = {}
     if num_workers > 0:
-        extra = {"prefetch_factor": prefetch_factor, "worker_init_fn": _worker_init}
+        # Spawned, not forked: the caller is a multi-threaded process (Prefect's API client, Dask,
+        # OpenCV pools), and a fork of one can die or hang in the child.
+        extra = {
+            "prefetch_factor": prefetch_factor,
+            "worker_init_fn": _worker_init,
+            "multiprocessing_context": "spawn",
+            "persistent_workers": False,
+        }
     return DataLoader(
         dataset,
         batch_sampler=sampler,
