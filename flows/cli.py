@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from flows.options import add_export_options, add_lock_option, export_overrides
+
 HELP = """\
 regionflow turns illustrations and comics into regions (the flat areas an artist fills with one
 bucket), and builds, trains and evaluates the model that finds them.
@@ -41,16 +43,6 @@ def _store_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _lock_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--wait-for-lock",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="if another run is using the store, wait this long for it (default: exit at once)",
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="regionflow", description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -59,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the full pipeline on the built-in synthetic dataset")
     _store_arg(demo)
-    _lock_arg(demo)
+    add_lock_option(demo)
 
     run = sub.add_parser(
         "run",
@@ -86,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask-address",
         help="an existing Dask scheduler (default: $DASK_SCHEDULER_ADDRESS or a local cluster)",
     )
-    _lock_arg(run)
+    add_lock_option(run)
 
     show = sub.add_parser("config", help="print the resolved pipeline config as JSON")
     show.add_argument("--config", type=Path)
@@ -130,28 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", required=True, help="a training checkpoint (.pt) or an imported one"
     )
     extract.add_argument("-o", "--output", required=True, help="output store (folder or URL)")
-    extract.add_argument(
-        "--decoder",
-        choices=["simple", "full"],
-        default="full",
-        help="full: the original's post-processing + watershed on the image (default); simple: on the skeleton",
-    )
-    extract.add_argument(
-        "--short-side",
-        type=int,
-        default=1024,
-        help="working resolution of the net (default 1024; 0 = image size)",
-    )
-    extract.add_argument(
-        "--tta", type=int, choices=[1, 4, 8], default=1, help="dihedral test-time augmentation"
-    )
-    extract.add_argument(
-        "--formats",
-        default="labels,flat,regions",
-        help="comma list of labels, flat, regions (Parquet table), coco, svg (default labels,flat,regions)",
-    )
-    extract.add_argument("--dask-address")
-    _lock_arg(extract)
+    add_export_options(extract)
 
     vis = sub.add_parser(
         "visualize", help="fill each region of a region map with the image's median colour"
@@ -302,12 +273,7 @@ def cmd_skeletonize(args: argparse.Namespace) -> int:
 def cmd_extract(args: argparse.Namespace) -> int:
     from flows.export import region_export
 
-    config = {
-        "decoder": args.decoder,
-        "short_side": args.short_side or None,
-        "tta": args.tta,
-        "exports": [f.strip() for f in args.formats.split(",") if f.strip()],
-    }
+    config = export_overrides(args)
     result = region_export(
         args.images,
         str(args.checkpoint),

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from prefect import flow
 
 from flows.export import region_export
+from flows.options import add_export_options, export_overrides
 from storage.locks import StoreLock
 from storage.store import Store
 from tasks.comics import ComicsConfig, split_episode, split_pages, stage_crops
@@ -95,31 +96,7 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
         "--checkpoint",
         help="also extract the regions of every crop with this model (as `regionflow extract`)",
     )
-    parser.add_argument(
-        "--decoder",
-        choices=["simple", "full"],
-        default="full",
-        help="with --checkpoint: region decoder (default full)",
-    )
-    parser.add_argument(
-        "--short-side",
-        type=int,
-        default=1024,
-        help="with --checkpoint: working resolution (default 1024; 0 = crop size)",
-    )
-    parser.add_argument(
-        "--formats",
-        default="labels,flat,regions",
-        help="with --checkpoint: comma list of labels, flat, regions, coco, svg",
-    )
-    parser.add_argument("--dask-address", help="with --checkpoint: an existing Dask scheduler")
-    parser.add_argument(
-        "--wait-for-lock",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="if another run is using the store, wait this long for it (default: exit at once)",
-    )
+    add_export_options(parser, when="with --checkpoint: ")
 
 
 def add_comics_parsers(subparsers) -> None:
@@ -166,14 +143,6 @@ def add_comics_parsers(subparsers) -> None:
     panels.set_defaults(handler=cmd_panels)
 
 
-def _export_config(args: argparse.Namespace) -> dict:
-    return {
-        "decoder": args.decoder,
-        "short_side": args.short_side or None,
-        "exports": [f.strip() for f in args.formats.split(",") if f.strip()],
-    }
-
-
 def _print_regions(result: dict) -> None:
     regions = result.get("regions")
     if not regions:
@@ -198,7 +167,7 @@ def cmd_cuts(args: argparse.Namespace) -> int:
         args.output,
         config,
         args.checkpoint,
-        _export_config(args),
+        export_overrides(args),
         args.dask_address,
         args.wait_for_lock,
     )
@@ -223,7 +192,7 @@ def cmd_panels(args: argparse.Namespace) -> int:
         args.output,
         config,
         args.checkpoint,
-        _export_config(args),
+        export_overrides(args),
         args.dask_address,
         args.wait_for_lock,
     )
