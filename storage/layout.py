@@ -25,6 +25,18 @@ class SampleFiles:
     region: Path | None
     duplicate_of: str | None = None  # a second file claiming another sample's id
 
+    def image_bytes(self) -> bytes:
+        return self.image.read_bytes()
+
+    def region_bytes(self) -> bytes | None:
+        return self.region.read_bytes() if self.region else None
+
+    def digest(self) -> str:
+        """sha256 of the image's and the region map's bytes: the sample's input fingerprint."""
+        import hashlib
+
+        return hashlib.sha256(self.image_bytes() + b"\0" + (self.region_bytes() or b"")).hexdigest()
+
 
 def natural_key(name: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]

@@ -6,7 +6,7 @@ from prefect import task
 
 from regions.labels import region_labels
 from storage import records as rec
-from storage.fingerprints import code_fingerprint, fingerprint, sha256_bytes
+from storage.fingerprints import code_fingerprint, fingerprint
 from storage.layout import SampleFiles
 from storage.manifest import MANIFEST, manifest_row, write_manifest
 from storage.reports import write_ingest_report
@@ -54,10 +54,9 @@ def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestCon
             raise ValidationError(
                 f"duplicate sample id: {sample.image.name} is another file for {sample.duplicate_of}"
             )
-        region_bytes = sample.region.read_bytes() if sample.region else None
         checked = validate_pair(
-            sample.image.read_bytes(),
-            region_bytes,
+            sample.image_bytes(),
+            sample.region_bytes(),
             max_pixels=config.max_pixels,
             max_size_mismatch=config.max_size_mismatch,
             image_name=sample.image.name,
@@ -84,13 +83,6 @@ def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestCon
     return row
 
 
-def source_digest(sample: SampleFiles) -> str:
-    data = (
-        sample.image.read_bytes() + b"\0" + (sample.region.read_bytes() if sample.region else b"")
-    )
-    return sha256_bytes(data)
-
-
 @task(name="ingest-samples")
 def ingest_samples(
     store_url: str, config: dict, source_fingerprint: str, dask_address: str | None = None
@@ -101,7 +93,7 @@ def ingest_samples(
     by_id = {s.id: s for s in samples}
     if len(by_id) != len(samples):
         raise ValueError("source: two files map to the same sample id")
-    digests = {s.id: source_digest(s) for s in samples}
+    digests = {s.id: s.digest() for s in samples}
     config_fp = sample_config_fingerprint(cfg)
     done = rec.read_records(store, STAGE)
     todo = rec.pending({sid: {"input": d, "config": config_fp} for sid, d in digests.items()}, done)
