@@ -654,14 +654,15 @@ def image_metrics(
     ----------
     gt_labels, pred_labels : (H, W) integer labels or (H, W, 3|4) uint8 colour maps; same H, W
         (align them first: DanbooRegion images and region maps can differ by a pixel).
-    scales, tolerance, tolerance_px : see `danbooregion_counts` and `boundary_counts`.
+    scales, tolerance, tolerance_px : see `danbooregion_counts` and `boundary_counts`; empty
+        `scales` leaves the DanbooRegion counts out (for callers that count them on other maps).
     """
     row: dict[str, float] = dict(region_counts(gt_labels, pred_labels))
     boundary = boundary_counts(
         gt_labels, pred_labels, tolerance=tolerance, tolerance_px=tolerance_px
     )
     row.update({f"boundary_{key}": value for key, value in boundary.items()})
-    for counts in danbooregion_counts(gt_labels, pred_labels, scales=scales):
+    for counts in danbooregion_counts(gt_labels, pred_labels, scales=scales) if scales else ():
         scale = counts["scale"]
         for key in ("tp", "n_est", "n_gt"):
             row[f"danbooregion_{key}_{scale}"] = counts[key]

@@ -40,23 +40,15 @@ def _scale_plot(rows: list[dict[str, Any]]) -> bytes | None:
     )
     if not scales:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     means = [float(np.mean([_precision_at(r, s) for r in rows])) for s in scales]
-    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=100)
-    ax.plot(scales, means, marker="o")
-    ax.set_xlabel("short side (px)")
-    ax.set_ylabel("mean boundary precision")
-    ax.set_title("DanbooRegion precision vs scale")
-    ax.grid(alpha=0.3)
-    buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+
+    def draw(ax):
+        ax.plot(scales, means, marker="o")
+        ax.set_xlabel("short side (px)")
+        ax.set_ylabel("mean boundary precision")
+        ax.set_title("DanbooRegion precision vs scale")
+
+    return _figure_png(draw)
 
 
 def _figure_png(draw) -> bytes:

@@ -10,9 +10,8 @@ import hashlib
 import os
 from pathlib import Path
 
-import cv2
-
 from storage.fingerprints import fingerprint
+from storage.images import write_image_file
 from storage.layout import SampleFiles, scan_dataset
 from storage.store import Store
 
@@ -72,20 +71,11 @@ def write_synthetic_source(cache: Path, config) -> Path:
         width=params["width"],
     ):
         (folder / split).mkdir(parents=True, exist_ok=True)
-        _write_png(folder / split / f"{sample_id}.image.png", image)
+        write_image_file(folder / split / f"{sample_id}.image.png", image)
         if region is not None:
-            _write_png(folder / split / f"{sample_id}.region.png", region)
+            write_image_file(folder / split / f"{sample_id}.region.png", region)
     (folder / DONE_MARKER).write_text(fingerprint(params))
     return folder
-
-
-def _write_png(path: Path, image) -> None:
-    ok, data = cv2.imencode(".png", image)
-    if not ok:
-        raise OSError(f"could not encode {path.name}")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data.tobytes())
-    os.replace(tmp, path)
 
 
 def gather_images(store: Store, inputs: list[str]) -> Path:

@@ -48,7 +48,7 @@ def evaluate_pair(gt_map: np.ndarray, pred_map: np.ndarray) -> dict:
         pred_labels = cv2.resize(
             pred_labels.astype(np.int32), gt_labels.shape[::-1], interpolation=cv2.INTER_NEAREST
         )
-    row = image_metrics(gt_labels, pred_labels)
+    row = image_metrics(gt_labels, pred_labels, scales=())
     for counts in danbooregion_counts(gt_map, pred_map):
         for key in ("tp", "n_est", "n_gt"):
             row[f"danbooregion_{key}_{counts['scale']}"] = counts[key]

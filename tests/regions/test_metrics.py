@@ -402,7 +402,12 @@ def test_region_size_histogram_counts_areas_in_power_of_two_bins():
     labels = np.array([[1, 1, 2], [1, 3, 3]])  # areas 3, 1, 2
     before = labels.copy()
     assert region_size_histogram(labels, bins=4).tolist() == [1, 2, 0, 0]
-    assert region_size_histogram(np.zeros((64, 64), np.int32), bins=4).tolist() == [0, 0, 0, 1]  # open last bin
+    assert region_size_histogram(np.zeros((64, 64), np.int32), bins=4).tolist() == [
+        0,
+        0,
+        0,
+        1,
+    ]  # open last bin
     np.testing.assert_array_equal(labels, before)
     with pytest.raises(ValueError, match="labels"):
         region_size_histogram(np.zeros((2, 2), np.float32))
