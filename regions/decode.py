@@ -41,29 +41,34 @@ def _check_height(height: np.ndarray, name: str = "height") -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _absorb_inplace(labels: np.ndarray, neighbours: np.ndarray) -> int:
-    """Absorb 0-pixels into labelled neighbours, pass by pass; returns the number of passes.
+    """Absorb 0-pixels into labelled neighbours, pass by pass; returns the number of passes."""
+    height, width = labels.shape
+    pending = np.empty(labels.size, dtype=np.int64)
+    n_pending = 0
+    for y in range(height):
+        for x in range(width):
+            if labels[y, x] == 0:
+                pending[n_pending] = y * width + x
+                n_pending += 1
+    return _absorb_pending(labels, neighbours, pending[:n_pending])
+
+
+@njit(cache=True, nogil=True)
+def _absorb_pending(labels: np.ndarray, neighbours: np.ndarray, pending: np.ndarray) -> int:
+    """Absorb the 0-pixels listed in `pending` (flat indices, overwritten) pass by pass.
 
     A pass reads the labels as they were at its start (updates are buffered and applied at
     the end of the pass), so a boundary band is eaten one pixel ring per pass, from both
     sides. That is what the original did, and the in-place variant does not reproduce it.
     """
     height, width = labels.shape
-    pending_y = np.empty(labels.size, dtype=np.int64)
-    pending_x = np.empty(labels.size, dtype=np.int64)
-    n_pending = 0
-    for y in range(height):
-        for x in range(width):
-            if labels[y, x] == 0:
-                pending_y[n_pending] = y
-                pending_x[n_pending] = x
-                n_pending += 1
-    new_label = np.empty(n_pending, dtype=np.int64)
+    n_pending = pending.size
+    new_label = np.empty(n_pending, dtype=labels.dtype)
     passes = 0
     while n_pending > 0:
         passes += 1
         for i in range(n_pending):
-            y = pending_y[i]
-            x = pending_x[i]
+            y, x = divmod(pending[i], width)
             found = 0
             for k in range(neighbours.shape[0]):
                 yy = y + neighbours[k, 0]
@@ -75,10 +80,9 @@ def _absorb_inplace(labels: np.ndarray, neighbours: np.ndarray) -> int:
         kept = 0
         for i in range(n_pending):
             if new_label[i] > 0:
-                labels[pending_y[i], pending_x[i]] = new_label[i]
+                labels[pending[i] // width, pending[i] % width] = new_label[i]
             else:
-                pending_y[kept] = pending_y[i]
-                pending_x[kept] = pending_x[i]
+                pending[kept] = pending[i]
                 kept += 1
         if kept == n_pending:  # nothing labelled anywhere near: no progress is possible
             break
@@ -133,11 +137,13 @@ def absorb_boundaries(labels: np.ndarray) -> np.ndarray:
 def _watershed(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
     """OpenCV watershed, then boundaries (−1 → 0 after +1) absorbed; int32 labels 1..N.
 
-    Same result as ``absorb_boundaries(watershed(...) + 1)``, in one fused pass over our own
-    int32 copy (the +1, the absorption and the renumbering), which is most of the decoder's
-    time outside OpenCV.
+    Same result as ``absorb_boundaries(watershed(...) + 1)``, fused: one pass adds the 1,
+    lists the boundary pixels and notes which labels are present; the absorption visits only
+    the listed pixels; renumbering runs only when a marker vanished (one that lay entirely on
+    the image frame, which the watershed overwrites). `markers` is a temporary of the caller
+    and is overwritten when it is already contiguous int32.
     """
-    markers = markers.astype(np.int32)  # copy: cv2.watershed writes into it
+    markers = np.ascontiguousarray(markers, dtype=np.int32)
     cv2.watershed(np.ascontiguousarray(image), markers)
     _finish_watershed(markers, _NEIGHBOURS)
     return markers
@@ -146,27 +152,34 @@ def _watershed(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
 @njit(cache=True, nogil=True)
 def _finish_watershed(labels: np.ndarray, neighbours: np.ndarray) -> None:
     height, width = labels.shape
-    top = 0
-    for y in range(height):
-        for x in range(width):
-            labels[y, x] += 1
-            top = max(top, labels[y, x])
+    flat = labels.reshape(-1)
+    top = -1  # the watershed's own minimum
+    for p in range(flat.size):
+        top = max(top, flat[p])
+    top += 1
     if top == 0:  # nothing labelled: one region
-        labels[:, :] = 1
+        flat[:] = 1
         return
-    _absorb_inplace(labels, neighbours)
     present = np.zeros(top + 1, dtype=np.int32)
-    for y in range(height):
-        for x in range(width):
-            present[labels[y, x]] = 1
+    pending = np.empty(flat.size, dtype=np.int64)
+    n_pending = 0
+    for p in range(flat.size):
+        value = flat[p] + 1
+        flat[p] = value
+        present[value] = 1
+        if value == 0:
+            pending[n_pending] = p
+            n_pending += 1
+    _absorb_pending(labels, neighbours, pending[:n_pending])
     present[0] = 0
+    if present[1:].all():
+        return
     running = 0
     for v in range(top + 1):
         running += present[v]
         present[v] = running
-    for y in range(height):
-        for x in range(width):
-            labels[y, x] = present[labels[y, x]]
+    for p in range(flat.size):
+        flat[p] = present[flat[p]]
 
 
 def decode_simple(height: np.ndarray, *, threshold: int = 100) -> np.ndarray:
@@ -192,7 +205,7 @@ def decode_simple(height: np.ndarray, *, threshold: int = 100) -> np.ndarray:
     height = _check_height(height)
     if not 0 <= threshold <= 255:
         raise ValueError(f"threshold: expected 0..255, got {threshold}")
-    _, markers = cv2.connectedComponents((height > threshold).astype(np.uint8), connectivity=4)
+    _, markers = cv2.connectedComponents((height > threshold).view(np.uint8), connectivity=4)
     return _watershed(normal_map(height), markers)
 
 

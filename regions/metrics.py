@@ -151,65 +151,81 @@ def danbooregion_counts(
     -------
     list of {"scale", "tp" (|GT ∧ EST| edges), "n_est" (|EST|), "n_gt" (|GT|)}
     """
-    gt = _colour_planes(gt_map, "gt_map")
-    est = _colour_planes(est_map, "est_map")
     scales = [int(s) for s in scales]
     if not scales or min(scales) < 1:
         raise ValueError(f"scales: expected positive sizes, got {scales}")
+    gt_shape = np.shape(gt_map)[:2]
+    sizes = [_short_side_size(gt_shape, scale) for scale in scales]
+    samples = sum(height * width for height, width in sizes)
+    gt = _region_keys(gt_map, "gt_map", samples=samples)
+    est = _region_keys(est_map, "est_map", samples=samples)
     rows = []
-    for scale in scales:
-        size = _short_side_size(gt.shape[:2], scale)
+    for scale, size in zip(scales, sizes, strict=True):
         if min(size) < 1:
             raise ValueError(f"scales: {scale} makes an empty map from shape {gt.shape[:2]}")
         tp, n_est, n_gt = _scale_counts(
             gt,
             _nearest_index(gt.shape[0], size[0]),
             _nearest_index(gt.shape[1], size[1]),
+            _row_buffer(gt, size[1]),
             est,
             _nearest_index(est.shape[0], size[0]),
             _nearest_index(est.shape[1], size[1]),
+            _row_buffer(est, size[1]),
         )
         rows.append({"scale": scale, "tp": int(tp), "n_est": int(n_est), "n_gt": int(n_gt)})
     return rows
 
 
-def _colour_planes(region_map: np.ndarray, name: str) -> np.ndarray:
-    """(H, W, C) view of a region map; pixels are equal where all C planes are equal."""
+def _region_keys(region_map: np.ndarray, name: str, *, samples: int) -> np.ndarray:
+    """(H, W, C) integers whose C-tuples are equal exactly where the map's pixels are equal.
+
+    Label maps become (H, W, 1) views (uint16 copies when their labels fit and the scales
+    sample more than twice the map's pixels). Colour maps are packed into one int32 per pixel when
+    the scales will sample more pixels than the map has (the ground truth, usually), and are
+    left as (H, W, 3) bytes, packed per sample, when the map is larger than that (estimations
+    are often stored at 2×, and packing all of them would cost more than it saves).
+    """
     region_map = np.asarray(region_map)
     if region_map.ndim == 2 and np.issubdtype(region_map.dtype, np.integer):
-        planes = region_map.astype(np.int64, copy=False)[..., None]
+        keys = region_map[..., None]
+        if region_map.size and region_map.dtype.itemsize > 2 and 2 * region_map.size <= samples:
+            lowest, highest = int(region_map.min()), int(region_map.max())
+            if 0 <= lowest and highest <= np.iinfo(np.uint16).max:
+                # The scales read every row many times over: half the bytes, half the traffic.
+                keys = region_map.astype(np.uint16)[..., None]
     elif region_map.ndim == 3 and region_map.shape[2] in (1, 3, 4) and region_map.dtype == np.uint8:
-        planes = region_map[..., :3]  # alpha is no colour
+        keys = region_map[..., :3]  # alpha is no colour
     else:
         raise ValueError(
             f"{name}: expected (H, W) integer labels or (H, W, 3|4) uint8 colours, "
             f"got {region_map.shape} {region_map.dtype}"
         )
-    if planes.shape[0] == 0 or planes.shape[1] == 0:
+    if region_map.shape[0] == 0 or region_map.shape[1] == 0:
         raise ValueError(f"{name}: empty map")
-    return planes
+    if keys.dtype == np.uint8 and (
+        keys.shape[2] != 3 or 2 * keys.shape[0] * keys.shape[1] <= samples
+    ):
+        keys = _packed_colours(keys)[..., None]
+    return keys
+
+
+def _row_buffer(keys: np.ndarray, width: int) -> np.ndarray:
+    """Two rows of sampled keys (current, above): the label dtype, or int32 for colours."""
+    return np.empty((2, width), dtype=keys.dtype if keys.shape[2] == 1 else np.int32)
 
 
 @njit(cache=True, nogil=True)
-def _sample_row(planes: np.ndarray, row: int, cols: np.ndarray, out: np.ndarray) -> None:
-    """Keys of the pixels (row, cols[j]): the label, or the colour packed into one integer."""
-    if planes.shape[2] == 1:
-        for j in range(cols.size):
-            out[j] = planes[row, cols[j], 0]
-    elif planes.shape[2] == 3:  # the common case, unrolled
-        for j in range(cols.size):
-            col = cols[j]
-            out[j] = (
-                (np.int64(planes[row, col, 0]) << 16)
-                | (np.int64(planes[row, col, 1]) << 8)
-                | np.int64(planes[row, col, 2])
-            )
-    else:
-        for j in range(cols.size):
-            key = 0
-            for c in range(planes.shape[2]):
-                key = (key << 8) | planes[row, cols[j], c]
-            out[j] = key
+def _packed_colours(colours: np.ndarray) -> np.ndarray:
+    height, width, channels = colours.shape
+    keys = np.empty((height, width), dtype=np.int32)
+    for y in range(height):
+        for x in range(width):
+            key = np.int32(0)
+            for c in range(channels):
+                key = (key << 8) | np.int32(colours[y, x, c])
+            keys[y, x] = key
+    return keys
 
 
 @njit(cache=True, nogil=True)
@@ -217,40 +233,58 @@ def _scale_counts(
     gt: np.ndarray,
     gt_rows: np.ndarray,
     gt_cols: np.ndarray,
+    gt_buffer: np.ndarray,
     est: np.ndarray,
     est_rows: np.ndarray,
     est_cols: np.ndarray,
+    est_buffer: np.ndarray,
 ) -> tuple[int, int, int]:
-    """(tp, n_est, n_gt) of the edge maps of both maps resampled at the given indices.
+    """(tp, n_est, n_gt) of the edge maps of both key maps resampled at the given indices.
 
     Reads only the sampled pixels and makes no resized copy. An edge pixel differs from its
     left sample (at j = 0, reflect-101: the next one) or the sample above (at i = 0, below).
     """
     height, width = gt_rows.size, gt_cols.size
-    gt_row = np.empty(width, dtype=np.int64)
-    gt_above = np.empty(width, dtype=np.int64)
-    est_row = np.empty(width, dtype=np.int64)
-    est_above = np.empty(width, dtype=np.int64)
+    first = min(1, width - 1)
     tp = 0
     n_est = 0
     n_gt = 0
+    _sample_row(gt, gt_rows[min(1, height - 1)], gt_cols, gt_buffer[1])
+    _sample_row(est, est_rows[min(1, height - 1)], est_cols, est_buffer[1])
     for i in range(height):
-        if i == 0:
-            _sample_row(gt, gt_rows[min(1, height - 1)], gt_cols, gt_above)
-            _sample_row(est, est_rows[min(1, height - 1)], est_cols, est_above)
-        else:
-            gt_above, gt_row = gt_row, gt_above
-            est_above, est_row = est_row, est_above
+        gt_row, gt_above = gt_buffer[i % 2], gt_buffer[1 - i % 2]
+        est_row, est_above = est_buffer[i % 2], est_buffer[1 - i % 2]
         _sample_row(gt, gt_rows[i], gt_cols, gt_row)
         _sample_row(est, est_rows[i], est_cols, est_row)
-        for j in range(width):
-            left = j - 1 if j > 0 else min(1, width - 1)
-            g = gt_row[j] != gt_row[left] or gt_row[j] != gt_above[j]
-            e = est_row[j] != est_row[left] or est_row[j] != est_above[j]
+        g = gt_row[0] != gt_row[first] or gt_row[0] != gt_above[0]
+        e = est_row[0] != est_row[first] or est_row[0] != est_above[0]
+        n_gt += g
+        n_est += e
+        tp += g and e
+        # Branch-free from here on, so the loop vectorises.
+        for j in range(1, width):
+            g = (gt_row[j] != gt_row[j - 1]) | (gt_row[j] != gt_above[j])
+            e = (est_row[j] != est_row[j - 1]) | (est_row[j] != est_above[j])
             n_gt += g
             n_est += e
-            tp += g and e
+            tp += g & e
     return tp, n_est, n_gt
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sample_row(keys: np.ndarray, row: int, cols: np.ndarray, out: np.ndarray) -> None:
+    """Keys of the pixels (row, cols[j]): (H, W, 1) keys as they are, (H, W, 3) colours packed."""
+    if keys.shape[2] == 1:
+        for j in range(cols.size):
+            out[j] = keys[row, cols[j], 0]
+    else:
+        for j in range(cols.size):
+            col = cols[j]
+            out[j] = (
+                (np.int32(keys[row, col, 0]) << 16)
+                | (np.int32(keys[row, col, 1]) << 8)
+                | np.int32(keys[row, col, 2])
+            )
 
 
 def danbooregion_scores(rows: Iterable[Mapping[str, Any]]) -> dict[str, float]:

@@ -70,12 +70,17 @@ def _reference_counts(gt: np.ndarray, est: np.ndarray, scale: int) -> tuple[int,
 
 
 @pytest.mark.parametrize("shape", [(37, 53), (61, 29), (40, 40)])
-def test_danbooregion_counts_match_the_opencv_formulation(shape):
+@pytest.mark.parametrize("gt_factor, est_factor", [(1, 2), (3, 1), (1, 1)])
+def test_danbooregion_counts_match_the_opencv_formulation(shape, gt_factor, est_factor):
+    # The factors exercise both ways a colour map is read: packed once per pixel (a map no
+    # larger than half the samples) and packed per sample (a map larger than that).
     rng = np.random.default_rng(sum(shape))
     palette = rng.integers(0, 256, (6, 3), dtype=np.uint8)
     gt = palette[rng.integers(0, 6, (shape[0] // 4 + 1, shape[1] // 4 + 1))]
-    gt = cv2.resize(gt, shape[::-1], interpolation=cv2.INTER_NEAREST)
-    est = palette[rng.integers(0, 6, (shape[0] * 2, shape[1] * 2))]  # twice the size
+    gt = cv2.resize(
+        gt, (shape[1] * gt_factor, shape[0] * gt_factor), interpolation=cv2.INTER_NEAREST
+    )
+    est = palette[rng.integers(0, 6, (shape[0] * est_factor, shape[1] * est_factor))]
     scales = (16, 23, 31, 64)
     for row in danbooregion_counts(gt, est, scales=scales):
         assert (row["tp"], row["n_est"]) == _reference_counts(gt, est, row["scale"])

@@ -14,6 +14,7 @@ import contextlib
 import math
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -35,6 +36,7 @@ from regions.metrics import (
 )
 from regions.region_table import region_table
 from regions.skeleton import (
+    normal_map,
     region_edges,
     region_skeleton,
     skeleton_field,
@@ -293,6 +295,17 @@ def test_decode_simple_labels_every_pixel(height, threshold):
     markers = watershed_markers(height, threshold=threshold)
     n_markers = ndimage.label(markers, structure=CROSS)[1]
     assert n <= n_markers + 1
+
+
+@PROPERTY
+@given(height=heights(), threshold=st.integers(0, 255))
+def test_decode_simple_is_opencv_watershed_then_absorption(height, threshold):
+    # decode_simple fuses the "+1", the absorption and the renumbering after cv2.watershed and
+    # skips work it can prove unnecessary; the labels must be those of the plain chain.
+    _, markers = cv2.connectedComponents((height > threshold).astype(np.uint8), connectivity=4)
+    cv2.watershed(normal_map(height), markers)
+    expected = absorb_boundaries(markers + 1)
+    assert np.array_equal(decode_simple(height, threshold=threshold), expected)
 
 
 @PROPERTY

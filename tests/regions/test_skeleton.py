@@ -288,6 +288,20 @@ def test_normal_map_of_a_ramp():
     np.testing.assert_array_equal(normals[2, 0], [204, 127, 25])  # reflect-101: h0 - h1 = -1
 
 
+def test_normal_map_of_bytes_is_the_computed_one():
+    # uint8 heights go through a lookup table of every (dy, dx) in -255..255; it must give the
+    # bytes the float path computes. Rows 0/255 alternating reach the extreme differences.
+    rng = np.random.default_rng(5)
+    heights = [
+        rng.integers(0, 256, (61, 47), dtype=np.uint8),
+        np.tile(np.array([[0, 255], [255, 0]], np.uint8), (8, 9)),
+        rng.integers(0, 256, (1, 9), dtype=np.uint8),
+        rng.integers(0, 256, (7, 1), dtype=np.uint8),
+    ]
+    for height in heights:
+        np.testing.assert_array_equal(normal_map(height), normal_map(height.astype(np.float32)))
+
+
 def test_watershed_markers_is_strictly_greater():
     height = np.array([[199, 200, 201]], np.uint8)
     np.testing.assert_array_equal(watershed_markers(height, threshold=200), [[False, False, True]])
