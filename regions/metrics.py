@@ -180,11 +180,11 @@ def danbooregion_counts(
 def _region_keys(region_map: np.ndarray, name: str, *, samples: int) -> np.ndarray:
     """(H, W, C) integers whose C-tuples are equal exactly where the map's pixels are equal.
 
-    Label maps become (H, W, 1) views (uint16 copies when their labels fit and the scales
-    sample more than twice the map's pixels). Colour maps are packed into one int32 per pixel when
-    the scales will sample more pixels than the map has (the ground truth, usually), and are
-    left as (H, W, 3) bytes, packed per sample, when the map is larger than that (estimations
-    are often stored at 2×, and packing all of them would cost more than it saves).
+    "Worth it" below means the scales sample at least twice as many pixels as the map has.
+    Label maps become (H, W, 1) views, or uint16 copies when their labels fit and it is worth
+    it. Colour maps are packed into one int32 per pixel when it is worth it (the ground truth,
+    usually) and otherwise stay (H, W, 3) bytes packed per sample: estimations are often stored
+    at 2×, and packing all of their pixels would cost more than it saves.
     """
     region_map = np.asarray(region_map)
     if region_map.ndim == 2 and np.issubdtype(region_map.dtype, np.integer):
