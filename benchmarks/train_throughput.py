@@ -3,7 +3,10 @@
 Measures one full training step (generator + critic forward/backward + both Adam steps) with
 data loading excluded (one pre-made batch on the device) and included (CropDataset + DataLoader
 with the full augmentation on synthetic pages), at batch 4 and, on CUDA, at the largest batch
-that fits. Reference: the original reports 1.6–2.0 s/step at batch 4, 512² on a GTX 980M.
+that fits. Steps are queued as training queues them (one host-device sync at the end of the
+timed run), and on CUDA `nvidia-smi` samples how busy the GPU was meanwhile. Reference: the
+original reports 1.6–2.0 s/step (0.5–0.6 it/s) at batch 4, 512² on a GTX 980M; the target on an
+H100 is ≥ 50× that with the GPU ≥ 85 % busy.
 
     python benchmarks/train_throughput.py                      # the recipe: 512² crops
     python benchmarks/train_throughput.py --crop 128 --steps 3  # a quick CPU check
@@ -12,6 +15,8 @@ that fits. Reference: the original reports 1.6–2.0 s/step at batch 4, 512² on
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import time
 
 import cv2
@@ -21,7 +26,7 @@ import torch
 from models.config import TrainConfig
 from models.data import CropDataset, make_loader
 from models.device import resolve_runtime
-from models.train import build_state, train_step
+from models.train import build_state, queue_step
 
 REFERENCE_S_PER_STEP = (1.6, 2.0)  # GTX 980M, batch 4, 512² (REFERENCE §1.4)
 
@@ -58,27 +63,75 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_steps(config, runtime, batches, *, warmup: int, steps: int) -> dict[str, float]:
-    """Median step time over `steps` steps after `warmup`, from an iterator of uint8 batches."""
+class GpuBusy:
+    """Mean `nvidia-smi` utilisation (% of time a kernel ran) while the block runs; None on CPU
+    or without nvidia-smi. Sampled every 100 ms by a child process, stopped by PID."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.samples: list[float] = []
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> GpuBusy:
+        if self.device.type == "cuda" and shutil.which("nvidia-smi"):
+            index = (
+                self.device.index if self.device.index is not None else torch.cuda.current_device()
+            )
+            self.process = subprocess.Popen(
+                [
+                    "nvidia-smi",
+                    f"--id={index}",
+                    "--query-gpu=utilization.gpu",
+                    "--format=csv,noheader,nounits",
+                    "--loop-ms=100",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        out, _ = self.process.communicate(timeout=10)
+        self.samples = [float(line) for line in out.split() if line.strip().isdigit()]
+
+    @property
+    def mean(self) -> float | None:
+        return sum(self.samples) / len(self.samples) if self.samples else None
+
+
+def time_steps(config, runtime, batches, *, warmup: int, steps: int) -> dict[str, float | None]:
+    """Throughput over `steps` steps after `warmup`, from an iterator of uint8 batches.
+
+    Steps are queued the way training queues them (`queue_step`: no host-device sync per
+    step); the clock stops after one sync at the end, so the numbers are the device's
+    sustained rate, data loading included when `batches` is a DataLoader.
+    """
     torch.manual_seed(0)
     state = build_state(config, runtime)
-    times, waits = [], []
     iterator = iter(batches)
-    for i in range(warmup + steps):
-        t0 = time.perf_counter()
+    for _ in range(warmup):
         images, skeletons = next(iterator)
-        t1 = time.perf_counter()
-        train_step(state, images, skeletons, config=config, runtime=runtime)
+        queue_step(state, images, skeletons, config=config, runtime=runtime)
+    _sync(runtime.device)
+    waited = 0.0
+    with GpuBusy(runtime.device) as busy:
+        started = time.perf_counter()
+        for _ in range(steps):
+            before = time.perf_counter()
+            images, skeletons = next(iterator)
+            waited += time.perf_counter() - before
+            queue_step(state, images, skeletons, config=config, runtime=runtime)
         _sync(runtime.device)
-        t2 = time.perf_counter()
-        if i >= warmup:
-            times.append(t2 - t0)
-            waits.append(t1 - t0)
-    step = float(np.median(times))
+        wall = time.perf_counter() - started
     return {
-        "s_per_step": step,
-        "images_per_s": config.batch_size / step,
-        "data_wait_s": float(np.median(waits)),
+        "s_per_step": wall / steps,
+        "images_per_s": config.batch_size * steps / wall,
+        "data_wait_s": waited / steps,
+        "gpu_busy": busy.mean,
     }
 
 
@@ -179,16 +232,17 @@ def main() -> None:
             steps=args.steps,
         )
         for label, r in (("data excluded", excluded), ("data included", included)):
-            print(
-                f"batch {batch:4d} {label}: {r['s_per_step']:.3f} s/step, {r['images_per_s']:.2f} images/s, "
-                f"data wait {r['data_wait_s']:.3f} s"
+            busy = "n/a" if r["gpu_busy"] is None else f"{r['gpu_busy']:.0f} %"
+            line = (
+                f"batch {batch:4d} {label}: {r['s_per_step']:.4f} s/step, "
+                f"{1 / r['s_per_step']:.2f} it/s, {r['images_per_s']:.2f} images/s, "
+                f"data wait {r['data_wait_s']:.4f} s/step, GPU busy {busy}"
             )
-        if batch == 4 and config.crop == 512:
-            ref = sum(REFERENCE_S_PER_STEP) / 2
-            print(
-                f"  vs original (GTX 980M, {REFERENCE_S_PER_STEP[0]}–{REFERENCE_S_PER_STEP[1]} s/step): "
-                f"{ref / excluded['s_per_step']:.2f}× faster (data excluded)"
-            )
+            if batch == 4 and config.crop == 512:
+                # The original: 1.6–2.0 s/step = 0.5–0.6 it/s at batch 4 (REFERENCE §1.4).
+                slow, fast = REFERENCE_S_PER_STEP
+                line += f" | vs original {slow / r['s_per_step']:.1f}–{fast / r['s_per_step']:.1f}×"
+            print(line)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,9 @@ class TrainConfig(_DictConfig):
     crop : side of the square training crop; a multiple of 32. The augmentation's resize ranges
         scale with crop/512 (see `models.augment`).
     device : "auto" (CUDA if available, else CPU), "cpu", "cuda", "cuda:1", ...
+    log_every : losses are read back from the device once per this many steps (and at every
+        preview, validation and checkpoint step), so the GPU is not stalled every step; the
+        metrics of every step still reach the callback, in order.
     amp : bf16 autocast (`amp_dtype`) on CUDA; ignored on CPU (always float32 there).
     deterministic : torch deterministic algorithms (exact resume; slower on CUDA).
     target : which skeleton target the data holds ("jacobi" = the original 512 damped Jacobi
@@ -80,6 +83,7 @@ class TrainConfig(_DictConfig):
     keep_last: int = 3
     preview_every: int = 10
     val_every: int = 1000
+    log_every: int = 10
     seed: int = 0
     device: str = "auto"
     amp: bool = True
@@ -99,7 +103,7 @@ class TrainConfig(_DictConfig):
             raise ValueError(f"target: expected one of {TARGETS}, got {self.target!r}")
         if self.amp_dtype not in AMP_DTYPES:
             raise ValueError(f"amp_dtype: expected one of {AMP_DTYPES}, got {self.amp_dtype!r}")
-        for name in ("steps", "batch_size", "crop", "checkpoint_every", "keep_last"):
+        for name in ("steps", "batch_size", "crop", "checkpoint_every", "keep_last", "log_every"):
             _positive(name, getattr(self, name))
         for name in ("preview_every", "val_every"):
             if getattr(self, name) < 0:

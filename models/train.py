@@ -186,7 +186,24 @@ def train_step(
     """One simultaneous generator + critic update on a uint8 batch. Returns (metrics, fake).
 
     `generator` is the module to call (e.g. the torch.compile'd `state.net`); default state.net.
+    Waits for the device to read the metrics; `queue_step` is the same without waiting.
     """
+    metrics, fake = queue_step(
+        state, images, skeletons, config=config, runtime=runtime, generator=generator
+    )
+    return {k: float(v) for k, v in metrics.items()}, fake
+
+
+def queue_step(
+    state: TrainState,
+    images: torch.Tensor,
+    skeletons: torch.Tensor,
+    *,
+    config: TrainConfig,
+    runtime: Runtime,
+    generator: torch.nn.Module | None = None,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """`train_step` with the metrics left on the device as 0-d tensors (no host sync)."""
     generator = generator or state.net
     x, real = to_model_space(images, skeletons, runtime)
     scaler = state.scaler
@@ -231,7 +248,7 @@ def train_step(
     state.step += 1
     if "l1" not in metrics:
         metrics["l1"] = l1(fake.detach(), real)
-    return {k: float(v) for k, v in metrics.items()}, fake.detach()
+    return {k: v.detach().float() for k, v in metrics.items()}, fake.detach()
 
 
 @torch.inference_mode()
@@ -260,6 +277,56 @@ def evaluate(
     return {"val_l1": total / pixels, "val_images": float(images_seen)}
 
 
+class _MetricsWindow:
+    """Steps whose metrics are still on the device; read back together, one sync per window.
+
+    A step's wall time is only known once the device has finished it, so each step of a
+    window is given the window's mean: `step_time_s` (compute, data waits excluded) and
+    `images_per_s`. `data_time_s` is the host's own wait for that step's batch.
+    """
+
+    def __init__(self, on_step: OnStep | None, bar: tqdm, size: int) -> None:
+        self.on_step, self.bar, self.size = on_step, bar, size
+        self.pending: list[tuple[int, dict[str, torch.Tensor], dict, Any, int, float]] = []
+        self.opened = time.perf_counter()
+
+    def add(self, step, metrics, extra, preview, images, data_time) -> None:
+        self.pending.append((step, metrics, extra, preview, images, data_time))
+        self.bar.update(1)
+
+    @property
+    def full(self) -> bool:
+        return len(self.pending) >= self.size
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        names = [list(metrics) for _, metrics, *_ in self.pending]
+        values = torch.stack([v for _, metrics, *_ in self.pending for v in metrics.values()])
+        values = values.tolist()  # the one host-device sync of the window
+        wall = time.perf_counter() - self.opened
+        data = sum(entry[5] for entry in self.pending)
+        images = sum(entry[4] for entry in self.pending)
+        step_time = max(wall - data, 0.0) / len(self.pending)
+        offset = 0
+        for keys, (step, _, extra, preview, _, data_time) in zip(names, self.pending, strict=True):
+            row = dict(zip(keys, values[offset : offset + len(keys)], strict=True))
+            offset += len(keys)
+            row |= {
+                "data_time_s": data_time,
+                "step_time_s": step_time,
+                "images_per_s": images / max(wall, 1e-9),
+                **extra,
+            }
+            if self.on_step is not None:
+                self.on_step(step, row, preview)
+        self.bar.set_postfix(
+            {k: f"{row[k]:.4g}" for k in ("loss_g", "loss_d", "l1") if k in row}, refresh=False
+        )
+        self.pending.clear()
+        self.opened = time.perf_counter()
+
+
 def train_steps(
     state: TrainState,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
@@ -278,6 +345,8 @@ def train_steps(
     preview every `preview_every` steps (else None); `val_fn(net, s)` every `val_every` steps,
     its metrics merged into that step's; a checkpoint every `checkpoint_every` steps and at the
     last step, saved before `on_step` so a callback that stops the process never loses it.
+    `on_step` is called in step order, in batches of up to `log_every` steps (see
+    `_MetricsWindow`): the host reads the device's numbers once per batch.
     """
     generator = maybe_compile(state.net, runtime)
     state.net.train()
@@ -288,42 +357,35 @@ def train_steps(
         unit="step",
         dynamic_ncols=True,
     )
+    window = _MetricsWindow(on_step, bar, config.log_every)
     try:
         waited_since = time.perf_counter()
         for images, skeletons in batches:
             if state.step >= config.steps:
                 break
             started = time.perf_counter()
-            data_time = started - waited_since
-            metrics, fake = train_step(
+            metrics, fake = queue_step(
                 state, images, skeletons, config=config, runtime=runtime, generator=generator
             )
             step = state.step
-            step_time = time.perf_counter() - started
-            metrics |= {
-                "data_time_s": data_time,
-                "step_time_s": step_time,
-                "images_per_s": images.shape[0] / max(step_time + data_time, 1e-9),
-                "lr": config.lr,
-            }
             preview = None
             if config.preview_every and step % config.preview_every == 0:
                 preview = preview_image(images[0], skeletons[0], fake[0])
-            if val_fn is not None and config.val_every and step % config.val_every == 0:
-                metrics |= val_fn(state.net, step)
+            extra = {"lr": config.lr}
+            validated = val_fn is not None and config.val_every and step % config.val_every == 0
+            if validated:
+                extra |= val_fn(state.net, step)
                 state.net.train()
-            if checkpoints is not None and (
+            window.add(step, metrics, extra, preview, images.shape[0], started - waited_since)
+            checkpoint = checkpoints is not None and (
                 step % config.checkpoint_every == 0 or step == config.steps
-            ):
-                checkpoints.save(step, checkpoint_dict(state, config, runtime, dataset))
-            if on_step is not None:
-                on_step(step, metrics, preview)
-            bar.update(1)
-            bar.set_postfix(
-                {k: f"{metrics[k]:.4g}" for k in ("loss_g", "loss_d", "l1") if k in metrics},
-                refresh=False,
             )
+            if checkpoint:
+                checkpoints.save(step, checkpoint_dict(state, config, runtime, dataset))
+            if checkpoint or validated or preview is not None or window.full:
+                window.flush()  # the host waited (or would soon) anyway: report what is known
             waited_since = time.perf_counter()
+        window.flush()
     finally:
         bar.close()
     return state

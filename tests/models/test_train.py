@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+import models.train as train_module
 from models.config import TrainConfig
 from models.data import CropDataset
 from models.device import resolve_runtime
@@ -163,6 +164,55 @@ def test_fit_callbacks_previews_checkpoints_and_resume(tmp_path):
         config, dataset, checkpoints=store, progress=False, on_step=lambda *a: calls.append(a)
     )
     assert again.step == 3 and calls == []  # already done: nothing re-run
+
+
+def test_metrics_are_read_back_in_windows_with_the_same_numbers(tmp_path, monkeypatch):
+    # log_every batches the host-device syncs; the callback still sees every step, in order,
+    # with exactly the losses a step-by-step read gives (deterministic CPU run).
+    queued = []  # state.step after each queued step
+    real_queue_step = train_module.queue_step
+
+    def counting_queue_step(state, *args, **kwargs):
+        out = real_queue_step(state, *args, **kwargs)
+        queued.append(state.step)
+        return out
+
+    monkeypatch.setattr(train_module, "queue_step", counting_queue_step)
+
+    def run(log_every):
+        config = TrainConfig(
+            steps=7,
+            crop=64,
+            batch_size=1,
+            loss="l1",
+            preview_every=0,
+            checkpoint_every=100,
+            log_every=log_every,
+            num_workers=0,
+            device="cpu",
+            deterministic=True,
+        )
+        dataset = CropDataset.from_config([0, 1, 2], read_synthetic, config)
+        calls = []  # (step, metrics, steps queued when the callback ran)
+        store = CheckpointStore(tmp_path / str(log_every), keep_last=1)
+        fit(
+            config,
+            dataset,
+            checkpoints=store,
+            progress=False,
+            on_step=lambda step, metrics, _: calls.append((step, metrics, queued[-1])),
+        )
+        return calls
+
+    one_by_one, windowed = run(1), run(3)
+    assert [c[0] for c in windowed] == list(range(1, 8))
+    for (_, a, _), (_, b, _) in zip(one_by_one, windowed, strict=True):
+        for key in ("loss_g", "l1"):
+            assert a[key] == b[key]
+        assert b["images_per_s"] > 0 and b["step_time_s"] >= 0
+    assert [c[2] for c in one_by_one] == list(range(1, 8))
+    # Windows of 3: steps 1-3 are reported after step 3 was queued, 4-6 after 6, 7 at the end.
+    assert [c[2] for c in windowed] == [3, 3, 3, 6, 6, 6, 7]
 
 
 def test_fit_rejects_a_dataset_built_for_another_config(tmp_path):
