@@ -1,8 +1,9 @@
 """Skeletonize over Dask: 2 workers vs 1 on the same maps (target ≥ 1.8×).
 
-    python benchmarks/skeleton_dask.py [--maps 32] [--size 768] [--rounds 512]
+    python benchmarks/skeleton_dask.py [--maps 32] [--size 768] [--rounds 512] [--store both]
 
-Region maps come from the built-in synthetic generator, written to a `memory://` store; the stage
+Region maps come from the built-in synthetic generator, written to a `memory://` store and to a
+folder store (what users run with) in turn; the stage
 unit (read labels → target → write skeleton → record) runs on a local Dask cluster with 1 and then
 2 worker threads. Outputs of both runs are compared.
 """
@@ -10,6 +11,7 @@ unit (read labels → target → write skeleton → record) runs on a local Dask
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 import uuid
 
@@ -25,8 +27,8 @@ from tasks.config import SkeletonConfig
 from tasks.skeletonize import skeletonize_one
 
 
-def make_store(n: int, size: int) -> tuple[Store, list[str]]:
-    store = Store(f"memory://bench-{uuid.uuid4().hex}")
+def make_store(root: str, n: int, size: int) -> tuple[Store, list[str]]:
+    store = Store(root)
     ids = []
     for i in range(n):
         _, region = synthetic_sample(i, height=size, width=size)
@@ -68,17 +70,26 @@ def main() -> None:
     parser.add_argument("--maps", type=int, default=32)
     parser.add_argument("--size", type=int, default=768)
     parser.add_argument("--rounds", type=int, default=512)
+    parser.add_argument(
+        "--store", choices=["memory://", "folder", "both"], default="both", help="store kind"
+    )
     args = parser.parse_args()
     config = SkeletonConfig(rounds=args.rounds)
-    store, ids = make_store(args.maps, args.size)
-    one = run(store, ids, 1, config)
-    first = {sid: read_array(store, sid, "skeleton") for sid in ids}
-    two = run(store, ids, 2, config)
-    same = all(np.array_equal(first[sid], read_array(store, sid, "skeleton")) for sid in ids)
     print(f"{args.maps} maps of {args.size}x{args.size}, {args.rounds} rounds")
-    print(f"1 worker : {one:6.2f} s  ({one / args.maps * 1000:.0f} ms/map)")
-    print(f"2 workers: {two:6.2f} s  ({two / args.maps * 1000:.0f} ms/map)")
-    print(f"speed-up : {one / two:.2f}x (target >= 1.8x); outputs identical: {same}")
+    with tempfile.TemporaryDirectory() as folder:
+        roots = {"memory://": f"memory://bench-{uuid.uuid4().hex}", "folder": folder}
+        for kind in ["memory://", "folder"] if args.store == "both" else [args.store]:
+            store, ids = make_store(roots[kind], args.maps, args.size)
+            one = run(store, ids, 1, config)
+            first = {sid: read_array(store, sid, "skeleton") for sid in ids}
+            two = run(store, ids, 2, config)
+            same = all(
+                np.array_equal(first[sid], read_array(store, sid, "skeleton")) for sid in ids
+            )
+            print(f"{kind} store")
+            print(f"  1 worker : {one:6.2f} s  ({one / args.maps * 1000:.0f} ms/map)")
+            print(f"  2 workers: {two:6.2f} s  ({two / args.maps * 1000:.0f} ms/map)")
+            print(f"  speed-up : {one / two:.2f}x (target >= 1.8x); outputs identical: {same}")
 
 
 if __name__ == "__main__":
