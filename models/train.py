@@ -281,8 +281,9 @@ class _MetricsWindow:
     """Steps whose metrics are still on the device; read back together, one sync per window.
 
     A step's wall time is only known once the device has finished it, so each step of a
-    window is given the window's mean: `step_time_s` (compute, data waits excluded) and
-    `images_per_s`. `data_time_s` is the host's own wait for that step's batch.
+    window is given the window's mean: `step_time_s` (the window's wall time less the data
+    waits: compute, and any preview, validation or checkpoint in it) and `images_per_s`.
+    `data_time_s` is the host's own wait for that step's batch.
     """
 
     def __init__(self, on_step: OnStep | None, bar: tqdm, size: int) -> None:
