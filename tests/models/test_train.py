@@ -215,6 +215,40 @@ def test_metrics_are_read_back_in_windows_with_the_same_numbers(tmp_path, monkey
     assert [c[2] for c in windowed] == [3, 3, 3, 6, 6, 6, 7]
 
 
+@pytest.mark.gpu
+def test_cuda_fit_trains_the_recipe_in_bf16_and_resumes(tmp_path):
+    # The CUDA path end to end: bf16 autocast, channels_last, the critic with its gradient
+    # penalty, windowed metric read-back, a checkpoint, and a resume on the device.
+    config = TrainConfig(
+        steps=6,
+        crop=64,
+        batch_size=2,
+        loss="danbooregion",
+        checkpoint_every=3,
+        preview_every=0,
+        log_every=2,
+        num_workers=0,
+        device="cuda",
+    )
+    dataset = CropDataset.from_config([0, 1, 2], read_synthetic, config)
+    store = CheckpointStore(tmp_path, keep_last=2)
+    rows = []
+
+    def on_step(step, metrics, preview):
+        rows.append((step, metrics))
+
+    first = fit(
+        config.replace(steps=3), dataset, checkpoints=store, progress=False, on_step=on_step
+    )
+    assert first.step == 3 and next(first.net.parameters()).device.type == "cuda"
+    state = fit(config, dataset, checkpoints=store, progress=False, on_step=on_step)
+    assert state.step == 6 and [step for step, _ in rows] == list(range(1, 7))
+    for _, metrics in rows:
+        assert all(np.isfinite(metrics[k]) for k in ("loss_g", "loss_d", "l1"))
+    checkpoint = store.latest()
+    assert checkpoint["step"] == 6 and checkpoint["runtime"]["device"].startswith("cuda")
+
+
 def test_fit_rejects_a_dataset_built_for_another_config(tmp_path):
     config = TrainConfig(crop=64, batch_size=1, device="cpu")
     dataset = CropDataset([0], read_synthetic, crop=128, batch_size=1)
