@@ -137,8 +137,9 @@ def absorb_boundaries(labels: np.ndarray) -> np.ndarray:
 def _watershed(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
     """OpenCV watershed, then boundaries (−1 → 0 after +1) absorbed; int32 labels 1..N.
 
-    Same result as ``absorb_boundaries(watershed(...) + 1)``, fused: one pass adds the 1,
-    lists the boundary pixels and notes which labels are present; the absorption visits only
+    Same result as ``absorb_boundaries(watershed(...) + 1)``, fused: after a pass for the
+    highest label, one pass adds the 1, lists the boundary pixels and notes which labels are
+    present; the absorption visits only
     the listed pixels; renumbering runs only when a marker vanished (one that lay entirely on
     the image frame, which the watershed overwrites). `markers` is a temporary of the caller
     and is overwritten when it is already contiguous int32.
@@ -151,7 +152,6 @@ def _watershed(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def _finish_watershed(labels: np.ndarray, neighbours: np.ndarray) -> None:
-    height, width = labels.shape
     flat = labels.reshape(-1)
     top = -1  # the watershed's own minimum
     for p in range(flat.size):
