@@ -33,6 +33,13 @@ def _batch(n=1, crop=64, seed=0):
     return images, skeletons
 
 
+def tiny_config(**changes) -> TrainConfig:
+    """A few 64² steps on CPU, no loader workers; tests name what they vary."""
+    return TrainConfig(
+        **{"crop": 64, "batch_size": 1, "loss": "l1", "num_workers": 0, "device": "cpu"} | changes
+    )
+
+
 @pytest.fixture
 def runtime():
     return resolve_runtime("cpu", deterministic=False)
@@ -100,17 +107,7 @@ def test_evaluate_is_the_pixel_mean_l1(runtime):
 
 
 def test_fit_callbacks_previews_checkpoints_and_resume(tmp_path):
-    config = TrainConfig(
-        steps=3,
-        crop=64,
-        batch_size=1,
-        loss="l1",
-        preview_every=2,
-        checkpoint_every=2,
-        val_every=3,
-        num_workers=0,
-        device="cpu",
-    )
+    config = tiny_config(steps=3, preview_every=2, checkpoint_every=2, val_every=3)
     dataset = CropDataset.from_config([0, 1, 2], read_synthetic, config)
     store = CheckpointStore(tmp_path, keep_last=5)
     calls = []
@@ -180,16 +177,11 @@ def test_metrics_are_read_back_in_windows_with_the_same_numbers(tmp_path, monkey
     monkeypatch.setattr(train_module, "queue_step", counting_queue_step)
 
     def run(log_every):
-        config = TrainConfig(
+        config = tiny_config(
             steps=7,
-            crop=64,
-            batch_size=1,
-            loss="l1",
             preview_every=0,
             checkpoint_every=100,
             log_every=log_every,
-            num_workers=0,
-            device="cpu",
             deterministic=True,
         )
         dataset = CropDataset.from_config([0, 1, 2], read_synthetic, config)
@@ -219,15 +211,13 @@ def test_metrics_are_read_back_in_windows_with_the_same_numbers(tmp_path, monkey
 def test_cuda_fit_trains_the_recipe_in_bf16_and_resumes(tmp_path):
     # The CUDA path end to end: bf16 autocast, channels_last, the critic with its gradient
     # penalty, windowed metric read-back, a checkpoint, and a resume on the device.
-    config = TrainConfig(
+    config = tiny_config(
         steps=6,
-        crop=64,
         batch_size=2,
         loss="danbooregion",
         checkpoint_every=3,
         preview_every=0,
         log_every=2,
-        num_workers=0,
         device="cuda",
     )
     dataset = CropDataset.from_config([0, 1, 2], read_synthetic, config)
