@@ -1,9 +1,9 @@
 """Atomic training checkpoints in a local directory: `step-XXXXXXXX.pt`, newest K kept.
 
-A checkpoint is written to a temporary file in the same directory, fsync'd, renamed over its final
-name with `os.replace` (atomic on POSIX) and the directory entry fsync'd, so a crash or SIGKILL at
-any moment leaves either the previous set of checkpoints or the new one — never a half-written
-file under a `step-*.pt` name. `latest()` still skips files that fail to load (a disk that lied
+A checkpoint is written with `storage.atomic.atomic_open` (a temporary file in the same
+directory, fsync'd, renamed over its final name with `os.replace`, the directory entry fsync'd),
+so a crash or SIGKILL at any moment leaves either the previous set of checkpoints or the new one,
+never a half-written file under a `step-*.pt` name. `latest()` still skips files that fail to load (a disk that lied
 about fsync, a copy truncated by hand) and falls back to the next newest.
 
 One writer per directory: temporaries left by a killed writer are removed when a store opens.
@@ -14,16 +14,17 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from storage.atomic import atomic_open, is_temporary
+
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^step-(\d{8,})\.pt$")
-_TEMP_PREFIX = ".tmp-step-"
+_LEGACY_TEMP_PREFIX = ".tmp-step-"  # temporaries of versions before storage.atomic
 
 
 class CheckpointStore:
@@ -40,8 +41,9 @@ class CheckpointStore:
         self.directory = Path(directory)
         self.keep_last = keep_last
         self.directory.mkdir(parents=True, exist_ok=True)
-        for stale in self.directory.glob(_TEMP_PREFIX + "*"):
-            stale.unlink(missing_ok=True)
+        for stale in self.directory.iterdir():
+            if is_temporary(stale.name) or stale.name.startswith(_LEGACY_TEMP_PREFIX):
+                stale.unlink(missing_ok=True)
 
     def path(self, step: int) -> Path:
         return self.directory / f"step-{step:08d}.pt"
@@ -60,7 +62,6 @@ class CheckpointStore:
         if step < 0:
             raise ValueError(f"step: must be >= 0, got {step}")
         final = _atomic_torch_save(state, self.path(step))
-        self._fsync_directory()
         self._prune()
         return final
 
@@ -80,19 +81,6 @@ class CheckpointStore:
         for step in self.steps()[: -self.keep_last]:
             self.path(step).unlink(missing_ok=True)
 
-    def _fsync_directory(self) -> None:
-        # The rename is durable only once the directory entry is on disk.
-        try:
-            fd = os.open(self.directory, os.O_RDONLY)
-        except OSError:  # some platforms/filesystems cannot open directories
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """One checkpoint file (as `CheckpointStore.save` writes it), loaded on the CPU."""
@@ -103,17 +91,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _atomic_torch_save(state: dict[str, Any], final: Path) -> Path:
-    """torch.save to a temporary file beside `final`, fsync, rename over `final`."""
-    fd, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".pt", dir=final.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_name, final)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """torch.save through `storage.atomic.atomic_open` (temporary file, fsync, rename)."""
+    with atomic_open(final) as handle:
+        torch.save(state, handle)
     return final
 
 

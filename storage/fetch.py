@@ -44,6 +44,7 @@ from storage.archives import (
     safe_relative_path,
     temporary_sibling,
 )
+from storage.atomic import atomic_open, atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -189,12 +190,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, json.dumps(data, indent=1).encode())
 
 
 def _sha256_of(paths: Sequence[Path]) -> str:
@@ -599,19 +595,15 @@ def _copy_file(fs: Any, rpath: str, target: Path, *, source: str, progress: bool
             and target.stat().st_size == record.get("size")
         ):
             return
-        tmp = target.with_name(target.name + ".part")
         digest = hashlib.sha256()
         size = 0
-        with fs.open(rpath, "rb") as src, open(tmp, "wb") as out:
+        with fs.open(rpath, "rb") as src, atomic_open(target) as out:
             with _bar(progress, target.name, info.get("size")) as bar:
                 while chunk := src.read(_CHUNK):
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
                     bar.update(len(chunk))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
         _write_json(record_path, {**identity, "size": size, "sha256": digest.hexdigest()})
 
 
@@ -640,9 +632,10 @@ def _copy_tree(fs: Any, root: str, url: str, dest: Path, progress: bool) -> Path
     try:
         with _bar(progress, dest.name, total) as bar:
             for rel, _, _, rpath in listing:
-                target = tmp / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with fs.open(rpath, "rb") as src, open(target, "xb") as out:
+                if (tmp / rel).exists():  # two remote paths that name one local file
+                    raise FileExistsError(f"{url}: {rel} listed twice")
+                # Each file is fsync'd before the folder is published: the marker vouches for it.
+                with fs.open(rpath, "rb") as src, atomic_open(tmp / rel) as out:
                     while chunk := src.read(_CHUNK):
                         out.write(chunk)
                         bar.update(len(chunk))

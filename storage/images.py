@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from storage.atomic import atomic_write_bytes
+
 
 def read_image_file(path: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
     """Decode an image file by content (the extension may lie), BGR uint8 by default."""
@@ -28,8 +30,4 @@ def write_image_file(path: str | os.PathLike[str], image: np.ndarray) -> Path:
         raise ValueError(
             f"{path}: cannot encode a {image.dtype} {image.shape} image as {path.suffix}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data.tobytes())
-    os.replace(tmp, path)
-    return path
+    return atomic_write_bytes(path, data.tobytes())

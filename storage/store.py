@@ -17,6 +17,8 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from storage.atomic import atomic_write_bytes
+
 DEFAULT_STORE = "./regionflow-store"
 STORE_ENV = "REGIONFLOW_STORE"
 
@@ -101,24 +103,13 @@ class Store:
     def write_bytes(self, data: bytes, *parts: str) -> str:
         """Write `data` so that readers see either the old file or the whole new one.
 
-        Local disks: temp file in the same folder, fsync, rename. Object stores: one PUT, which
-        is atomic there.
+        Local disks: `storage.atomic.atomic_write_bytes` (a temporary file unique to this writer,
+        fsync, rename). Object stores: one PUT, which is atomic there.
         """
         target = self.path(*parts)
         parent = posixpath.dirname(target)
         if self.is_local:
-            os.makedirs(parent, exist_ok=True)
-            tmp = posixpath.join(parent, f".{posixpath.basename(target)}.{uuid.uuid4().hex}.tmp")
-            try:
-                with open(tmp, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            atomic_write_bytes(target, data)
             return target
         self.fs.makedirs(parent, exist_ok=True)
         self.fs.pipe_file(target, data)
