@@ -126,8 +126,13 @@ def random_geometry(
     crop: int,
     rng: np.random.Generator,
     augment: bool = True,
+    zoom: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Steps 1–4 (resize, rotate/rescale, crop, flips), applied identically to both maps.
+
+    `zoom` = (low, high): draw the new short side as U[low, high] × the page's own short side
+    (never below `crop`) instead of the original's absolute ranges — for data whose stored scale
+    is already the scale the model will see at inference.
 
     Returns the (crop, crop, 3) image and (crop, crop) skeleton, new contiguous uint8 arrays.
     """
@@ -146,6 +151,10 @@ def random_geometry(
             low, high = scaled_range(ROTATED_SHORT_SIDE, crop)
         else:
             low, high = scaled_range(PLAIN_SHORT_SIDE, crop)
+        if zoom is not None:  # relative to the (possibly rotated and cut) page: keeps its scale
+            current = min(skeleton.shape)
+            low = max(crop, round(zoom[0] * current))
+            high = max(low, round(zoom[1] * current))
         short_side = int(rng.integers(low, high + 1))
         image = resize_short_side(image, short_side)
         skeleton = resize_short_side(skeleton, short_side)
@@ -193,6 +202,7 @@ def augment_pair(
     crop: int,
     rng: np.random.Generator,
     augment: bool = True,
+    zoom: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One random training crop of an (image, skeleton) pair.
 
@@ -204,12 +214,15 @@ def augment_pair(
     crop : output side in pixels
     rng : the only source of randomness
     augment : False → resize + random crop only
+    zoom : optional (low, high) short-side range relative to the page's own (see `random_geometry`)
 
     Returns
     -------
     (crop, crop, 3) uint8 image and (crop, crop) uint8 skeleton, new contiguous arrays.
     """
-    image, skeleton = random_geometry(image, skeleton, crop=crop, rng=rng, augment=augment)
+    image, skeleton = random_geometry(
+        image, skeleton, crop=crop, rng=rng, augment=augment, zoom=zoom
+    )
     if augment:
         image = random_photometric(image, rng)
     return image, skeleton

@@ -67,6 +67,15 @@ class TrainConfig(_DictConfig):
         rounds, "harmonic" = the converged field); recorded for provenance only.
     min_quality : optional annotation-quality threshold; samples scoring lower are excluded by the
         caller when it lists sample ids (the manifest owns the scores).
+    lr_milestones, lr_gamma : step decay — the learning rates are multiplied by `lr_gamma` at each
+        milestone step (a function of the step only, so resuming keeps the schedule). () = constant,
+        as the original.
+    zoom : optional (low, high) range of the page's short side after rescaling, as a fraction of
+        its stored short side (e.g. (0.8, 1.25) keeps the data's own scale); None = the original's
+        absolute short-side ranges scaled by crop/512 (see `models.augment`).
+    init : the generator weights a fresh run starts from: "default" (the model shipped with
+        regionflow: fine-tuning), a checkpoint path, or "none" / None (Glorot initialisation, as
+        the original). Resuming a run's own checkpoint takes precedence.
     """
 
     loss: Literal["danbooregion", "l1", "l1+gan"] = "danbooregion"
@@ -95,6 +104,10 @@ class TrainConfig(_DictConfig):
     augment: bool = True
     target: Literal["jacobi", "harmonic"] = "jacobi"
     min_quality: float | None = None
+    lr_milestones: tuple[int, ...] = ()
+    lr_gamma: float = 0.3
+    zoom: tuple[float, float] | None = None
+    init: str | None = "default"
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -120,6 +133,24 @@ class TrainConfig(_DictConfig):
         object.__setattr__(self, "adam_betas", tuple(float(b) for b in self.adam_betas))
         if len(self.adam_betas) != 2:
             raise ValueError(f"adam_betas: expected two floats, got {self.adam_betas!r}")
+        object.__setattr__(self, "lr_milestones", tuple(int(m) for m in self.lr_milestones))
+        if any(m <= 0 for m in self.lr_milestones) or list(self.lr_milestones) != sorted(
+            self.lr_milestones
+        ):
+            raise ValueError(
+                f"lr_milestones: expected increasing positive steps, got {self.lr_milestones!r}"
+            )
+        _positive("lr_gamma", self.lr_gamma)
+        if self.zoom is not None:
+            object.__setattr__(self, "zoom", tuple(float(z) for z in self.zoom))
+            if len(self.zoom) != 2 or not 0 < self.zoom[0] <= self.zoom[1]:
+                raise ValueError(
+                    f"zoom: expected (low, high) with 0 < low <= high, got {self.zoom!r}"
+                )
+
+    def lr_factor(self, step: int) -> float:
+        """Learning-rate multiplier for (0-based) `step` under the step-decay schedule."""
+        return self.lr_gamma ** sum(1 for m in self.lr_milestones if step >= m)
 
     @property
     def uses_critic(self) -> bool:

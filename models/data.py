@@ -45,6 +45,7 @@ class CropDataset(Dataset):
         batch_size: int,
         seed: int = 0,
         augment: bool = True,
+        zoom: tuple[float, float] | None = None,
     ) -> None:
         if len(sample_ids) == 0:
             raise ValueError("sample_ids: no samples to train on")
@@ -58,6 +59,7 @@ class CropDataset(Dataset):
         self.batch_size = batch_size
         self.seed = seed
         self.augment = augment
+        self.zoom = zoom
 
     @classmethod
     def from_config(cls, sample_ids: Sequence[Hashable], read_sample: ReadSample, config: Any):
@@ -69,6 +71,7 @@ class CropDataset(Dataset):
             batch_size=config.batch_size,
             seed=config.seed,
             augment=config.augment,
+            zoom=config.zoom,
         )
 
     def __len__(self) -> int:
@@ -89,7 +92,12 @@ class CropDataset(Dataset):
         image, skeleton = self.read_sample(self.sample_id(step, index))
         rng = np.random.default_rng((self.seed, step, index))
         image, skeleton = augment_pair(
-            np.asarray(image), np.asarray(skeleton), crop=self.crop, rng=rng, augment=self.augment
+            np.asarray(image),
+            np.asarray(skeleton),
+            crop=self.crop,
+            rng=rng,
+            augment=self.augment,
+            zoom=self.zoom,
         )
         return (
             torch.from_numpy(image).permute(2, 0, 1).contiguous(),

@@ -143,3 +143,30 @@ def test_photometric_changes_only_the_image_and_is_seeded():
 def test_bad_inputs_are_named(image, skeleton, name):
     with pytest.raises(ValueError, match=name):
         augment_pair(image, skeleton, crop=4, rng=np.random.default_rng(0))
+
+
+def test_zoom_keeps_the_page_scale_within_the_range():
+    """With zoom, the short side is drawn relative to the page's own, not from absolute ranges."""
+    image, skeleton = _page(300, 400)
+    seen = set()
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        out_image, out_skeleton = augment_pair(image, skeleton, crop=64, rng=rng, zoom=(1.0, 1.0))
+        assert out_image.shape == (64, 64, 3) and out_skeleton.shape == (64, 64)
+        seen.add(out_skeleton.tobytes())
+    assert len(seen) > 1
+
+
+def test_zoom_one_is_a_plain_window_of_an_unrotated_page():
+    image, skeleton = _page(120, 160)
+    found = 0
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        _, out = augment_pair(image, skeleton, crop=64, rng=rng, zoom=(1.0, 1.0))
+        # Unrotated, unscaled: the crop (up to flips) is a window of the page.
+        for candidate in (out, out[:, ::-1], out[::-1], out[::-1, ::-1]):
+            windows = np.lib.stride_tricks.sliding_window_view(skeleton, (64, 64))
+            if (windows == candidate).all(axis=(2, 3)).any():
+                found += 1
+                break
+    assert found >= 5  # about half the draws skip the rotation
