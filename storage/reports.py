@@ -16,9 +16,13 @@ SCORE_NAMES = {
     "AP": "DanbooRegion AP (precision at 512)",
     "OIS": "DanbooRegion OIS",
     "ODS": "DanbooRegion ODS",
-    "boundary_precision": "boundary precision (tolerance)",
-    "boundary_recall": "boundary recall (tolerance)",
-    "boundary_F": "boundary F (tolerance)",
+    "boundary_px_precision": "boundary precision (pixel tolerance)",
+    "boundary_px_recall": "boundary recall (pixel tolerance)",
+    "boundary_px_F": "boundary F (pixel tolerance)",
+    "boundary_px_tolerance": "pixel tolerance (px)",
+    "boundary_precision": "boundary precision (0.0075 × diagonal)",
+    "boundary_recall": "boundary recall (0.0075 × diagonal)",
+    "boundary_F": "boundary F (0.0075 × diagonal)",
     "covering": "segmentation covering",
     "VI": "variation of information (bits, lower is better)",
     "region_count_ratio": "predicted / true region count",
@@ -111,7 +115,16 @@ def comparison_table(comparison: dict[str, dict[str, float]]) -> list[str]:
     """Markdown rows: one predictor per line, the headline scores as columns."""
     keys = [
         k
-        for k in ("AP", "OIS", "ODS", "boundary_F", "covering", "VI", "region_count_ratio")
+        for k in (
+            "AP",
+            "OIS",
+            "ODS",
+            "boundary_px_F",
+            "boundary_F",
+            "covering",
+            "VI",
+            "region_count_ratio",
+        )
         if any(k in s for s in comparison.values())
     ]
     lines = ["| predictor | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]

@@ -71,8 +71,12 @@ class ExtractConfig:
     # Decoder thresholds for boundary ODS/OIS (BSDS-style sweep); () = only the decoder's own.
     # Each threshold decodes and matches once more per image.
     thresholds: tuple[int, ...] = ()
+    # Boundary P/R/F is reported twice: at 0.0075 × the diagonal (BSDS) and at this many pixels.
+    tolerance_px: float = 2.0
 
     def __post_init__(self) -> None:
+        if not self.tolerance_px >= 0:
+            raise ValueError(f"tolerance_px: must be >= 0, got {self.tolerance_px!r}")
         for name, value, allowed in (
             ("predictor", self.predictor, PREDICTORS),
             ("decoder", self.decoder, ("simple", "full")),

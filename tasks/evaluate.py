@@ -39,7 +39,7 @@ def pair_files(pred_dir: Path, gt_dir: Path) -> list[tuple[str, Path, Path]]:
     return [(key, preds[key], gts[key]) for key in common]
 
 
-def evaluate_pair(gt_map: np.ndarray, pred_map: np.ndarray) -> dict:
+def evaluate_pair(gt_map: np.ndarray, pred_map: np.ndarray, *, tolerance_px: float = 2.0) -> dict:
     """All metric counts; the DanbooRegion counts on the maps as given (sizes may differ), the
     others after resizing the prediction to the ground truth's size (nearest)."""
     gt_labels = region_labels(gt_map)
@@ -48,14 +48,16 @@ def evaluate_pair(gt_map: np.ndarray, pred_map: np.ndarray) -> dict:
         pred_labels = cv2.resize(
             pred_labels.astype(np.int32), gt_labels.shape[::-1], interpolation=cv2.INTER_NEAREST
         )
-    row = image_metrics(gt_labels, pred_labels, scales=())
+    row = image_metrics(gt_labels, pred_labels, scales=(), pixel_tolerance=tolerance_px)
     for counts in danbooregion_counts(gt_map, pred_map):
         for key in ("tp", "n_est", "n_gt"):
             row[f"danbooregion_{key}_{counts['scale']}"] = counts[key]
     return row
 
 
-def evaluate_folders(pred_dir: Path, gt_dir: Path, output: str) -> dict:
+def evaluate_folders(
+    pred_dir: Path, gt_dir: Path, output: str, *, tolerance_px: float = 2.0
+) -> dict:
     """Score every pair, write metrics.parquet / summary.json / report.md under `output`."""
     rows = []
     for key, pred, gt in pair_files(Path(pred_dir), Path(gt_dir)):
@@ -65,7 +67,7 @@ def evaluate_folders(pred_dir: Path, gt_dir: Path, output: str) -> dict:
             {
                 "id": key,
                 "n_regions": int(region_labels(pred_map).max()),
-                **evaluate_pair(gt_map, pred_map),
+                **evaluate_pair(gt_map, pred_map, tolerance_px=tolerance_px),
             }
         )
     scores = summarize(rows)
