@@ -44,7 +44,9 @@ from models.unet import RegionUNet
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "regionflow-train/1"
-# Fields that may change between a run and its resumption without changing what is trained.
+# Fields that may change between a run and its resumption without changing what is trained:
+# how far to go, how often to report or save, and where it runs. Everything else determines the
+# weights, so it names the run (`run_identity`); raising `steps` continues the same run.
 RESUMABLE_CHANGES = frozenset(
     {
         "steps",
@@ -52,11 +54,18 @@ RESUMABLE_CHANGES = frozenset(
         "keep_last",
         "preview_every",
         "val_every",
+        "log_every",
         "num_workers",
         "device",
         "compile",
     }
 )
+
+
+def run_identity(config: TrainConfig) -> dict[str, Any]:
+    """The config fields that determine a run's weights: all but RESUMABLE_CHANGES."""
+    return {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_CHANGES}
+
 
 OnStep = Callable[[int, dict[str, float], np.ndarray | None], None]
 ValFn = Callable[[RegionUNet, int], dict[str, float]]

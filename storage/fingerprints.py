@@ -1,7 +1,13 @@
-"""Stable fingerprints of configs, inputs and code: what the caches compare."""
+"""Stable fingerprints of configs, inputs and code: what the caches compare.
+
+Code enters a cache key through `source_fingerprint`: the sources of the modules a stage runs,
+found by following their imports, so an edit invalidates exactly the caches of the stages that
+import the edited module (see its docstring for why this, rather than version numbers).
+"""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import json
@@ -35,7 +41,8 @@ def sha256_bytes(data: bytes) -> str:
 
 @cache
 def code_fingerprint(*packages: str) -> str:
-    """sha256 of the Python sources of `packages`: a code change invalidates the caches it feeds."""
+    """sha256 of every Python source of `packages` (whole packages: coarse; stages that can name
+    the modules they run use `source_fingerprint` instead)."""
     digest = hashlib.sha256()
     for package in sorted(packages):
         module = import_module(package)
@@ -50,3 +57,101 @@ def file_fingerprint(path: str | Path) -> str:
     """Cheap identity of a local file: path, size and modification time."""
     stat = Path(path).stat()
     return fingerprint([str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns])
+
+
+def project_root() -> Path:
+    """The folder holding the top-level packages (flows, tasks, storage, models, regions)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    """`a.b.c` → root/a/b/c.py or root/a/b/c/__init__.py; None when `root` does not hold it."""
+    base = root.joinpath(*name.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _package_inits(name: str, root: Path) -> list[str]:
+    """`a.b.c` → the packages `a` and `a.b` that importing it runs, where `root` holds them."""
+    parts = name.split(".")
+    return [pkg for i in range(1, len(parts)) if _module_file(pkg := ".".join(parts[:i]), root)]
+
+
+def _imported_names(name: str, source: Path) -> set[str]:
+    """Every module name `source` (the module `name`) imports, anywhere in its body, relative
+    imports resolved; `from a import b` yields both `a` and `a.b` (b may be a module)."""
+    tree = ast.parse(source.read_bytes(), filename=str(source))
+    package = name if source.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            if base:
+                found.add(base)
+                found |= {f"{base}.{alias.name}" for alias in node.names if alias.name != "*"}
+    return found
+
+
+def source_closure(
+    *modules: str, follow: tuple[str, ...], root: str | Path | None = None
+) -> dict[str, Path]:
+    """The modules `modules` run: themselves, the packages above them, and — transitively — every
+    module they import whose top-level package is in `follow`. Module name → source file.
+
+    Imports are read from the source (ast), not executed, so lazy imports inside functions count
+    too. Modules outside `follow` (storage, prefect, numpy, …) are not followed: a stage's key
+    covers the algorithms it runs, not how its results are stored.
+    """
+    root = Path(root) if root is not None else project_root()
+    closure: dict[str, Path] = {}
+    todo = list(modules)
+    for name in modules:
+        if _module_file(name, root) is None:
+            raise ValueError(f"modules: {name!r} is not a module under {root}")
+    while todo:
+        name = todo.pop()
+        if name in closure:
+            continue
+        source = _module_file(name, root)
+        if source is None:  # `from pkg import function`: pkg.function is not a module
+            continue
+        closure[name] = source
+        todo += _package_inits(name, root)
+        todo += [m for m in _imported_names(name, source) if m.split(".")[0] in follow]
+    return dict(sorted(closure.items()))
+
+
+def source_fingerprint(
+    *modules: str, follow: tuple[str, ...] = ("regions", "models"), root: str | Path | None = None
+) -> str:
+    """sha256 of the sources `source_closure(*modules, follow=follow)` finds (names and bytes).
+
+    Why the import closure rather than an explicit algorithm version per stage: a version
+    number is right only while every author remembers to bump it, and a forgotten bump is a
+    cache that silently serves results of old code — the worst failure a cache has. The closure
+    cannot forget: any edit to a module the stage runs changes the key. Its cost is the other
+    direction, a harmless one: an edit that does not change results (a docstring, a function the
+    stage never calls in a module it imports) recomputes once. Following imports only into
+    `follow` keeps that cost small, and `tests/storage/test_fingerprints.py` pins what the
+    skeleton stage's closure holds and lacks (e.g. not regions/panels.py).
+    Computed once per process and argument set: a process runs one version of the code.
+    """
+    resolved = Path(root) if root is not None else project_root()
+    return _source_fingerprint(tuple(modules), tuple(sorted(follow)), str(resolved))
+
+
+@cache
+def _source_fingerprint(modules: tuple[str, ...], follow: tuple[str, ...], root: str) -> str:
+    digest = hashlib.sha256()
+    for name, source in source_closure(*modules, follow=follow, root=root).items():
+        digest.update(name.encode() + b"\0")
+        digest.update(source.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -18,11 +18,25 @@ RUNS = "runs"
 
 
 class Run:
-    """One training run's folder. Its id = name + fingerprint of (config, training data)."""
+    """One training run's folder. Its id = name + fingerprint of (identity, training data).
 
-    def __init__(self, store: Store, config: dict[str, Any], upstream: str, *, name: str = "unet"):
+    `config` is saved as config.json (the config of the latest start); `identity` (default: the
+    config) is what names the run — the caller leaves out what may change on resume (e.g. the
+    number of steps), so that a longer run continues in the same folder.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: dict[str, Any],
+        upstream: str,
+        *,
+        name: str = "unet",
+        identity: dict[str, Any] | None = None,
+    ):
         self.store = store
-        self.id = f"{name}-{fingerprint({'config': config, 'data': upstream})[:12]}"
+        named_by = config if identity is None else identity
+        self.id = f"{name}-{fingerprint({'config': named_by, 'data': upstream})[:12]}"
         self.config = config
         self._metrics: list[dict[str, Any]] = []
 

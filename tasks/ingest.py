@@ -6,7 +6,7 @@ from prefect import task
 
 from regions.labels import region_labels
 from storage import records as rec
-from storage.fingerprints import code_fingerprint, fingerprint
+from storage.fingerprints import fingerprint
 from storage.layout import SampleFiles
 from storage.manifest import MANIFEST, manifest_row, write_manifest
 from storage.reports import write_ingest_report
@@ -15,9 +15,12 @@ from storage.sources import open_source
 from storage.store import Store
 from tasks.cluster import dask_client, map_units
 from tasks.config import IngestConfig
-from tasks.stage import StageProgress, one_thread_kernels, stage_logger
+from tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
 
 STAGE = "ingest"
+# The code a sample's arrays and manifest row depend on: this module and what it imports from
+# regions/ (validation, labels, quality).
+STAGE_CODE = ("tasks.ingest",)
 
 
 def sample_config_fingerprint(config: IngestConfig) -> str:
@@ -26,7 +29,7 @@ def sample_config_fingerprint(config: IngestConfig) -> str:
         {
             "max_pixels": config.max_pixels,
             "max_size_mismatch": config.max_size_mismatch,
-            "code": code_fingerprint("regions"),
+            "code": stage_code(*STAGE_CODE),
         }
     )
 

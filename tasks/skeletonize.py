@@ -8,15 +8,18 @@ from prefect import task
 
 from regions.skeleton import skeleton_target
 from storage import records as rec
-from storage.fingerprints import code_fingerprint, fingerprint
+from storage.fingerprints import fingerprint
 from storage.manifest import read_manifest
 from storage.samples import read_array, write_array
 from storage.store import Store
 from tasks.cluster import dask_client, map_units
 from tasks.config import SkeletonConfig
-from tasks.stage import StageProgress, one_thread_kernels, stage_logger
+from tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
 
 STAGE = "skeleton"
+# The code a skeleton target depends on: this module (sample_seed) and what it imports from
+# regions/ (regions.skeleton and its kernels; not regions.panels and the rest).
+STAGE_CODE = ("tasks.skeletonize",)
 
 
 def sample_seed(seed: int, sample_id: str) -> int:
@@ -55,7 +58,7 @@ def skeletonize_samples(
     """Compute the skeleton target of every sample whose completion record is missing or stale."""
     store, cfg, log = Store(store_url), SkeletonConfig(**config), stage_logger(STAGE)
     inputs = skeleton_inputs(store, cfg)
-    config_fp = fingerprint({"config": cfg, "code": code_fingerprint("regions")})
+    config_fp = fingerprint({"config": cfg, "code": stage_code(*STAGE_CODE)})
     todo = rec.pending(
         {sid: {"input": sha, "config": config_fp} for sid, sha in inputs.items()},
         rec.read_records(store, STAGE),

@@ -5,16 +5,55 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from prefect.cache_policies import Inputs, TaskSource
+from prefect.cache_policies import CachePolicy, Inputs, TaskSource
 
+from storage.fingerprints import source_fingerprint
 from storage.sources import source_cache_dir
 from storage.store import Store
 
-# A stage's key: its inputs (store, config, upstream fingerprint) and its own source. Where the
-# Dask work runs never changes the result, so it is not part of the key.
-STAGE_CACHE = Inputs(exclude=["dask_address"]) + TaskSource()
+# The packages whose imports a stage's code key follows (see `stage_code`).
+ALGORITHM_PACKAGES = ("regions", "models")
+
+
+def stage_code(*modules: str) -> str:
+    """The fingerprint of the code a stage runs: `modules` (a task module, or the models modules
+    a training run executes) and every `regions`/`models` module they import, transitively.
+
+    Sample records and the stage's Prefect cache both key on it, so editing a module a stage
+    does not import (regions/panels.py for the skeleton stage) recomputes nothing there, while
+    editing one it does (regions/_skeleton_kernels.py) recomputes every sample. Storage and
+    orchestration modules are not followed: how results are stored does not change them.
+    See `storage.fingerprints.source_fingerprint` for why import closures and not versions.
+    """
+    return source_fingerprint(*modules, follow=ALGORITHM_PACKAGES)
+
+
+@dataclass
+class StageCode(CachePolicy):
+    """Prefect cache policy: `stage_code(*STAGE_CODE)` of the task's module (no key if the
+    module declares no STAGE_CODE), so a stage's cached result expires with the code it runs."""
+
+    def compute_key(
+        self,
+        task_ctx: Any,
+        inputs: dict[str, Any] | None,
+        flow_parameters: dict[str, Any] | None,
+        **kwargs: Any,
+    ) -> str | None:
+        if not task_ctx:
+            return None
+        modules = getattr(sys.modules.get(task_ctx.task.fn.__module__), "STAGE_CODE", None)
+        return stage_code(*modules) if modules else None
+
+
+# A stage's key: its inputs (store, config, upstream fingerprint), its own source and the code it
+# runs (StageCode). Where the Dask work runs never changes the result, so it is not in the key.
+STAGE_CACHE = Inputs(exclude=["dask_address"]) + TaskSource() + StageCode()
 
 
 def result_storage(store: Store) -> Path:

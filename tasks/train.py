@@ -8,15 +8,19 @@ from prefect import task
 
 from models.config import TrainConfig
 from models.data import CropDataset
-from models.train import fit
-from storage.fingerprints import code_fingerprint, fingerprint
+from models.train import fit, run_identity
+from storage.fingerprints import fingerprint
 from storage.manifest import read_manifest
 from storage.records import read_records
 from storage.runs import Run
 from storage.samples import read_training_pair
 from storage.store import Store
 from tasks.skeletonize import STAGE as SKELETON_STAGE
-from tasks.stage import stage_logger
+from tasks.stage import stage_code, stage_logger
+
+# The code a run's weights depend on: the training loop and data pipeline and what they import
+# (models/, regions/). Not this module: editing how a run is reported must not restart it.
+STAGE_CODE = ("models.train", "models.data")
 
 
 def training_ids(store: Store, config: TrainConfig) -> list[str]:
@@ -38,9 +42,17 @@ def training_ids(store: Store, config: TrainConfig) -> list[str]:
 
 @task(name="train-model")
 def train_model(store_url: str, config: dict, upstream: str) -> dict:
-    """Train (or resume) the run fingerprinted by config + data; return its last checkpoint."""
+    """Train (or resume) the run named by what determines its weights — config minus the
+    resumable fields (`models.train.RESUMABLE_CHANGES`: steps, intervals, device…), training
+    code, data — so raising `steps` continues the same run from its last checkpoint."""
     store, cfg, log = Store(store_url), TrainConfig.from_dict(config), stage_logger("train")
-    run = Run(store, {"train": cfg.to_dict(), "code": code_fingerprint("models")}, upstream)
+    code = stage_code(*STAGE_CODE)
+    run = Run(
+        store,
+        {"train": cfg.to_dict(), "code": code},
+        upstream,
+        identity={"train": run_identity(cfg), "code": code},
+    )
     checkpoints = run.checkpoints(keep_last=cfg.keep_last)
     run.start(resumed_step=max(checkpoints.steps(), default=0))
     ids = training_ids(store, cfg)
