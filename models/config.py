@@ -61,7 +61,9 @@ class TrainConfig(_DictConfig):
     log_every : losses are read back from the device once per this many steps (and at every
         preview, validation and checkpoint step), so the GPU is not stalled every step; the
         metrics of every step still reach the callback, in order.
-    amp : bf16 autocast (`amp_dtype`) on CUDA; ignored on CPU (always float32 there).
+    amp : bf16 autocast (`amp_dtype`) on CUDA; on CPU only with `cpu_amp`.
+    cpu_amp : bf16 autocast + channels_last on CPUs with native bf16 (AMX / AVX512-BF16), ≈4×
+        faster training there; ignored (float32) on other CPUs.
     deterministic : torch deterministic algorithms (exact resume; slower on CUDA).
     target : which skeleton target the data holds ("jacobi" = the original 512 damped Jacobi
         rounds, "harmonic" = the converged field); recorded for provenance only.
@@ -97,6 +99,7 @@ class TrainConfig(_DictConfig):
     device: str = "auto"
     amp: bool = True
     amp_dtype: Literal["bfloat16", "float16"] = "bfloat16"
+    cpu_amp: bool = False
     compile: bool = False
     channels_last: bool = True
     deterministic: bool = False
@@ -169,7 +172,8 @@ class InferenceConfig(_DictConfig):
         cosine ramps over the overlap, so peak memory depends on `tile` and `batch`, not the page.
     tta : 1 (none), 4 (flips) or 8 (flips and transposes: the dihedral group) test-time variants.
     batch : tiles per forward pass.
-    amp : bf16 autocast on CUDA (ignored on CPU).
+    amp : bf16 autocast on CUDA; on CPU only with `cpu_amp` and a CPU with native bf16.
+    cpu_amp : bf16 autocast on CPUs with native bf16 (AMX / AVX512-BF16); float32 elsewhere.
     """
 
     short_side: int | None = 1024
@@ -178,6 +182,7 @@ class InferenceConfig(_DictConfig):
     tta: Literal[1, 4, 8] = 1
     batch: int = 4
     amp: bool = True
+    cpu_amp: bool = False
 
     def __post_init__(self) -> None:
         if self.short_side is not None:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from models.config import InferenceConfig
-from models.device import resolve_device
+from models.device import cpu_has_fast_bf16, resolve_device
 from models.unet import MULTIPLE, padded_size
 
 
@@ -131,7 +131,9 @@ def predict_net_output(
     total = np.zeros((hp, wp), np.float32)
     weight = np.zeros((hp, wp), np.float32)
     tiles = [(i, j) for i in range(len(ys)) for j in range(len(xs))]
-    use_amp = config.amp and device.type == "cuda"
+    use_amp = config.amp and (
+        device.type == "cuda" or (device.type == "cpu" and config.cpu_amp and cpu_has_fast_bf16())
+    )
     memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
     for chunk in _chunks(tiles, config.batch):
         batch = np.stack([image[ys[i] : ys[i] + th, xs[j] : xs[j] + tw] for i, j in chunk])

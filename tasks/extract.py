@@ -25,6 +25,7 @@ from storage import records as rec
 from storage.exports import ExportWriter
 from storage.fingerprints import code_fingerprint, fingerprint
 from storage.manifest import read_manifest
+from storage.model_zoo import model_identity
 from storage.reports import write_report
 from storage.samples import has_array, read_array
 from storage.store import Store
@@ -37,7 +38,7 @@ BASELINE_FUNCTIONS = {
     "slic": slic_regions,
     "watershed": watershed_regions,
 }
-HEADLINE = ("AP", "OIS", "ODS", "boundary_F", "sweep_ODS_F", "covering", "VI")
+HEADLINE = ("AP", "OIS", "ODS", "boundary_px_F", "boundary_F", "sweep_ODS_F", "covering", "VI")
 
 
 def regions_of(
@@ -107,7 +108,7 @@ def extract_one(
     row: dict = {"id": sample_id, "n_regions": int(labels.max()), **size_histogram(labels, "pred")}
     if has_array(store, sample_id, "labels"):
         gt_labels = read_array(store, sample_id, "labels")
-        row.update(image_metrics(gt_labels, labels))
+        row.update(image_metrics(gt_labels, labels, pixel_tolerance=config.tolerance_px))
         row.update(size_histogram(gt_labels, "gt"))
         if skeleton is not None:
             row.update(threshold_sweep(config, image, skeleton, gt_labels))
@@ -129,18 +130,16 @@ def predict_skeletons(
         for sid in sample_ids:
             writer.write_image(sid, "skeleton.png", read_array(store, sid, "skeleton"))
         return
-    if not checkpoint:
-        raise ValueError("checkpoint: the model predictor needs a trained checkpoint")
     from tqdm.auto import tqdm
 
     from models.config import InferenceConfig
     from models.device import resolve_device
     from models.inference import predict_skeleton
     from models.weights import load_generator
-    from storage.checkpoints import read_checkpoint
+    from storage.model_zoo import read_model
 
     device = resolve_device("auto")
-    net = load_generator(read_checkpoint(checkpoint), device=device)
+    net = load_generator(read_model(checkpoint), device=device)  # None: the shipped model
     inference = InferenceConfig(short_side=config.short_side, tta=config.tta)
     for sid in tqdm(sample_ids, desc="predict", unit="image"):
         image = read_array(store, sid, "image")
@@ -163,7 +162,7 @@ def run_predictor(
         {
             "config": cfg,
             "upstream": upstream if uses_model else "",
-            "checkpoint": checkpoint if uses_model else None,
+            "checkpoint": (checkpoint or model_identity(None)) if uses_model else None,
             "code": code_fingerprint("regions", "models"),
         }
     )

@@ -1,0 +1,202 @@
+"""Region quality on every real DanbooRegion pair we hold, side by side (evaluation only).
+
+Pairs: the three metric samples (`metric_samples/N.input.png` + `N.ground_truth.png`, with the
+released model's `N.estimation.png`), `illustration/X` and the skeleton figure (`input.jpg` +
+`region.png`). These pictures are never trained on and never used to choose anything.
+
+Predictors, all scored against the same ground truth in one run:
+* `regionflow` — the shipped default model through `regionflow extract`'s path (net at the
+  image's size, TTA 1, the default decoder);
+* `felzenszwalb` — the classical baseline with our defaults;
+* `ground_truth` — the round trip GT → skeleton target → decoder (the representation's ceiling);
+* `released` — the original authors' estimations, where the repository ships them.
+
+Scores: boundary precision / recall / F with a 2 px tolerance at the ground truth's size and
+one-to-one matching (counts pooled over images), the BSDS-style 0.0075·diagonal F beside it, and
+the paper's AP / OIS / ODS.
+
+    python benchmarks/real_images.py [--fixtures ../shared/fixtures/danbooregion] [--checkpoint C]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from regions.labels import region_labels  # noqa: E402
+from regions.metrics import boundary_counts, danbooregion_counts, danbooregion_scores  # noqa: E402
+
+TOLERANCE_PX = 2.0
+DEFAULT_FIXTURES = ROOT.parent / "shared" / "fixtures" / "danbooregion"
+
+
+def load_real_pairs(fixtures: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """[(name, image (H, W, 3) uint8 BGR at the GT's size, GT labels (H, W) int32)]."""
+    fixtures = Path(fixtures)
+    found = [
+        (f"metric-{i}", f"metric_samples/{i}.input.png", f"metric_samples/{i}.ground_truth.png")
+        for i in (1, 2, 3)
+    ]
+    found += [
+        ("illustration-X", "illustration/X.image.png", "illustration/X.region.png"),
+        ("skeleton-figure", "skeleton_figures/input.jpg", "skeleton_figures/region.png"),
+    ]
+    pairs = []
+    for name, image_path, gt_path in found:
+        if not (fixtures / image_path).exists() or not (fixtures / gt_path).exists():
+            continue
+        image = cv2.imread(str(fixtures / image_path), cv2.IMREAD_COLOR)
+        gt = region_labels(cv2.imread(str(fixtures / gt_path), cv2.IMREAD_COLOR)).astype(np.int32)
+        if image.shape[:2] != gt.shape:
+            image = cv2.resize(image, gt.shape[::-1], interpolation=cv2.INTER_AREA)
+        pairs.append((name, image, gt))
+    return pairs
+
+
+def pooled_prf(counts: list[dict]) -> dict[str, float]:
+    total = {k: sum(c[k] for c in counts) for k in ("matched_pred", "n_pred", "matched_gt", "n_gt")}
+    p = total["matched_pred"] / max(1, total["n_pred"])
+    r = total["matched_gt"] / max(1, total["n_gt"])
+    return {"P": p, "R": r, "F": 0.0 if p + r == 0 else 2 * p * r / (p + r)}
+
+
+def model_skeleton(net, image: np.ndarray) -> np.ndarray:
+    """The region model's skeleton map of `image` at the image's own size, TTA 1."""
+    from models.config import InferenceConfig
+    from models.inference import predict_skeleton
+
+    return predict_skeleton(net, image, config=InferenceConfig(short_side=None, tta=1))
+
+
+def decode(skeleton: np.ndarray, image: np.ndarray, decoder: str, threshold: int | None = None):
+    from regions.decode import decode_full, decode_simple
+
+    if decoder == "full":
+        return decode_full(skeleton, image, threshold=threshold or 135)
+    return decode_simple(skeleton, threshold=threshold or 100)
+
+
+def model_regions(net, image: np.ndarray, *, decoder: str = "full", threshold: int | None = None):
+    """Regions of `image` by the region model `net`, as `regionflow extract` computes them."""
+    return decode(model_skeleton(net, image), image, decoder, threshold)
+
+
+def score_model(net, pairs) -> dict[str, float]:
+    """Pooled boundary P/R/F at 2 px of `net` on `pairs`, through both decoders."""
+    counts: dict[str, list] = {"full": [], "simple": []}
+    for _, image, gt in pairs:
+        skeleton = model_skeleton(net, image)
+        for decoder, found in counts.items():
+            labels = decode(skeleton, image, decoder)
+            found.append(boundary_counts(gt, labels, tolerance_px=TOLERANCE_PX))
+    out: dict[str, float] = {}
+    for decoder, found in counts.items():
+        for key, value in pooled_prf(found).items():
+            out[f"{decoder}_{key}"] = value
+    return out
+
+
+def _released(fixtures: Path, name: str, shape) -> np.ndarray | None:
+    if not name.startswith("metric-"):
+        return None
+    path = fixtures / f"metric_samples/{name.split('-')[1]}.estimation.png"
+    if not path.exists():
+        return None
+    labels = region_labels(cv2.imread(str(path), cv2.IMREAD_COLOR)).astype(np.int32)
+    return cv2.resize(labels, shape[::-1], interpolation=cv2.INTER_NEAREST)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="region quality on the real DanbooRegion pairs")
+    parser.add_argument("--fixtures", default=str(DEFAULT_FIXTURES))
+    parser.add_argument("--checkpoint", default=None, help="default: the shipped model")
+    parser.add_argument("--decoder", default=None, help="default: the model's own (model card)")
+    args = parser.parse_args(argv)
+
+    from models.weights import load_generator
+    from regions.baselines import felzenszwalb_regions
+    from regions.decode import decode_simple
+    from regions.skeleton import skeleton_target
+    from storage.checkpoints import read_checkpoint
+    from storage.model_zoo import default_decoder, load_default_model
+
+    fixtures = Path(args.fixtures)
+    pairs = load_real_pairs(fixtures)
+    if not pairs:
+        parser.error(f"--fixtures: no real pairs under {fixtures}")
+    net = (
+        load_generator(read_checkpoint(args.checkpoint))
+        if args.checkpoint
+        else load_default_model()
+    )
+    decoder = args.decoder or default_decoder()
+
+    rows: dict[str, dict[str, list]] = {}
+    seconds: dict[str, float] = {}
+
+    def add(predictor, name, gt, labels, image_sh):
+        r = rows.setdefault(predictor, {"px": [], "diag": [], "dr": [], "names": []})
+        r["px"].append(boundary_counts(gt, labels, tolerance_px=TOLERANCE_PX))
+        r["diag"].append(boundary_counts(gt, labels))
+        r["dr"].append(danbooregion_counts(gt, labels) | {"image": name})
+        r["names"].append(name)
+
+    for name, image, gt in pairs:
+        t = time.perf_counter()
+        ours = model_regions(net, image, decoder=decoder)
+        seconds["regionflow"] = seconds.get("regionflow", 0) + time.perf_counter() - t
+        add("regionflow", name, gt, ours, image.shape)
+        t = time.perf_counter()
+        felz = felzenszwalb_regions(image)
+        seconds["felzenszwalb"] = seconds.get("felzenszwalb", 0) + time.perf_counter() - t
+        add("felzenszwalb", name, gt, felz, image.shape)
+        add("ground_truth", name, gt, decode_simple(skeleton_target(gt_map(gt))), image.shape)
+        released = _released(fixtures, name, gt.shape)
+        if released is not None:
+            add("released", name, gt, released, image.shape)
+
+    metric_names = [n for n, _, _ in pairs if n.startswith("metric-")]
+    print(f"real pairs: {[n for n, _, _ in pairs]}; decoder {decoder}")
+    for subset, keep in (("3 metric samples", set(metric_names)), ("all real pairs", None)):
+        print(f"\n## {subset}")
+        print("| predictor | P@2px | R@2px | F@2px | F@0.0075diag | AP | OIS | ODS | s/image |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for predictor, r in rows.items():
+            idx = [i for i, n in enumerate(r["names"]) if keep is None or n in keep]
+            if keep is not None and len(idx) < len(keep):
+                continue
+            px = pooled_prf([r["px"][i] for i in idx])
+            diag = pooled_prf([r["diag"][i] for i in idx])
+            dr = danbooregion_scores([r["dr"][i] for i in idx])
+            per = seconds.get(predictor)
+            per_s = f"{per / len(pairs):.2f}" if per is not None else "—"
+            print(
+                f"| {predictor} | {px['P']:.3f} | {px['R']:.3f} | **{px['F']:.3f}** | "
+                f"{diag['F']:.3f} | {dr['AP']:.4f} | {dr['OIS']:.4f} | {dr['ODS']:.4f} | {per_s} |"
+            )
+    print("\nper image F@2px:")
+    for predictor, r in rows.items():
+        cells = ", ".join(
+            f"{n} {pooled_prf([c])['F']:.3f}" for n, c in zip(r["names"], r["px"], strict=True)
+        )
+        print(f"  {predictor}: {cells}")
+    return 0
+
+
+def gt_map(labels: np.ndarray) -> np.ndarray:
+    """A region map (H, W, 3) uint8 whose regions are `labels` (unique colour per label)."""
+    lab = labels.astype(np.int64)
+    return np.stack([lab & 255, (lab >> 8) & 255, (lab >> 16) & 255], axis=-1).astype(np.uint8)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

