@@ -203,6 +203,15 @@ def train_step(
     return {k: float(v) for k, v in metrics.items()}, fake
 
 
+def set_learning_rates(state: TrainState, config: TrainConfig) -> None:
+    """Apply the step-decay schedule for the step about to run (`state.step`, 0-based)."""
+    factor = config.lr_factor(state.step)
+    for optimizer, base in ((state.opt_g, config.lr), (state.opt_d, config.critic_lr)):
+        if optimizer is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = base * factor
+
+
 def queue_step(
     state: TrainState,
     images: torch.Tensor,
@@ -214,6 +223,7 @@ def queue_step(
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """`train_step` with the metrics left on the device as 0-d tensors (no host sync)."""
     generator = generator or state.net
+    set_learning_rates(state, config)
     x, real = to_model_space(images, skeletons, runtime)
     scaler = state.scaler
     with runtime.autocast():
@@ -381,7 +391,7 @@ def train_steps(
             preview = None
             if config.preview_every and step % config.preview_every == 0:
                 preview = preview_image(images[0], skeletons[0], fake[0])
-            extra = {"lr": config.lr}
+            extra = {"lr": config.lr * config.lr_factor(step - 1)}
             validated = val_fn is not None and config.val_every and step % config.val_every == 0
             if validated:
                 extra |= val_fn(state.net, step)
@@ -409,8 +419,13 @@ def fit(
     on_step: OnStep | None = None,
     val_fn: ValFn | None = None,
     progress: bool = True,
+    init_weights: dict[str, torch.Tensor] | None = None,
 ) -> TrainState:
     """Train `config.steps` steps on `dataset`, resuming from `checkpoints.latest()`.
+
+    `init_weights` (a generator state dict, e.g. the shipped model's) starts a fresh run from
+    those weights instead of the Glorot initialisation (fine-tuning); a run that resumes from its
+    own checkpoint ignores it.
 
     `dataset` must agree with the config on crop, batch size, seed and augmentation (build it with
     `CropDataset.from_config`). Returns the final state (weights on the runtime's device).
@@ -429,6 +444,7 @@ def fit(
         channels_last=config.channels_last,
         compile=config.compile,
         deterministic=config.deterministic,
+        cpu_amp=config.cpu_amp,
     )
     seed_everything(config.seed)
     state = build_state(config, runtime)
@@ -436,6 +452,9 @@ def fit(
     if checkpoint is not None:
         restore_state(state, checkpoint, config)
         log.info("resumed from step %d", state.step)
+    elif init_weights is not None:
+        state.net.load_state_dict(init_weights)
+        log.info("starting from the given generator weights (fine-tuning)")
     if state.step >= config.steps:
         return state
     loader = make_loader(

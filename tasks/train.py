@@ -11,6 +11,7 @@ from models.data import CropDataset
 from models.train import fit, run_identity
 from storage.fingerprints import fingerprint
 from storage.manifest import read_manifest
+from storage.model_zoo import model_identity, read_model
 from storage.records import read_records
 from storage.runs import Run
 from storage.samples import read_training_pair
@@ -40,6 +41,21 @@ def training_ids(store: Store, config: TrainConfig) -> list[str]:
     return ids
 
 
+def init_weights(config: TrainConfig) -> dict | None:
+    """The generator weights a fresh run starts from: the shipped model ("default"), a
+    checkpoint file, or None (Glorot initialisation, `train.init=none`)."""
+    if config.init is None or config.init == "none":
+        return None
+    return read_model(config.init)["model"]
+
+
+def init_identity(config: TrainConfig) -> str | None:
+    """What the starting weights are (the shipped model's sha256, a file's fingerprint)."""
+    if config.init is None or config.init == "none":
+        return None
+    return model_identity(config.init)
+
+
 @task(name="train-model")
 def train_model(store_url: str, config: dict, upstream: str) -> dict:
     """Train (or resume) the run named by what determines its weights — config minus the
@@ -51,7 +67,7 @@ def train_model(store_url: str, config: dict, upstream: str) -> dict:
         store,
         {"train": cfg.to_dict(), "code": code},
         upstream,
-        identity={"train": run_identity(cfg), "code": code},
+        identity={"train": run_identity(cfg), "code": code, "init": init_identity(cfg)},
     )
     checkpoints = run.checkpoints(keep_last=cfg.keep_last)
     run.start(resumed_step=max(checkpoints.steps(), default=0))
@@ -69,7 +85,13 @@ def train_model(store_url: str, config: dict, upstream: str) -> dict:
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             run.flush_metrics()
 
-    fit(cfg.replace(num_workers=num_workers), dataset, checkpoints=checkpoints, on_step=on_step)
+    fit(
+        cfg.replace(num_workers=num_workers),
+        dataset,
+        checkpoints=checkpoints,
+        on_step=on_step,
+        init_weights=init_weights(cfg),
+    )
     run.flush_metrics()
     last = max(checkpoints.steps())
     return {

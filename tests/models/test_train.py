@@ -251,3 +251,60 @@ def test_restore_rejects_a_foreign_checkpoint(runtime):
     state = build_state(config, runtime)
     with pytest.raises(ValueError, match="format"):
         restore_state(state, {"format": "other"}, config)
+
+
+def test_step_decay_is_a_function_of_the_step_and_survives_resume(tmp_path):
+    config = tiny_config(steps=4, lr=1e-3, lr_milestones=(2, 3), lr_gamma=0.5, checkpoint_every=2)
+    assert [config.lr_factor(s) for s in range(5)] == [1.0, 1.0, 0.5, 0.25, 0.25]
+    dataset = CropDataset.from_config([0, 1], read_synthetic, config)
+    seen = []
+    fit(
+        config.replace(steps=2),
+        dataset,
+        checkpoints=CheckpointStore(tmp_path / "a"),
+        progress=False,
+        on_step=lambda step, metrics, preview: seen.append((step, metrics["lr"])),
+    )
+    store = CheckpointStore(tmp_path / "a")
+    state = fit(
+        config,
+        dataset,
+        checkpoints=store,
+        progress=False,
+        on_step=lambda step, metrics, preview: seen.append((step, metrics["lr"])),
+    )
+    assert seen == [(1, 1e-3), (2, 1e-3), (3, 5e-4), (4, 2.5e-4)]
+    assert state.opt_g.param_groups[0]["lr"] == pytest.approx(2.5e-4)
+
+
+def test_init_weights_start_a_fresh_run_but_not_a_resumed_one(tmp_path):
+    config = tiny_config(steps=1)
+    dataset = CropDataset.from_config([0], read_synthetic, config)
+    torch.manual_seed(1)
+    donor = train_module.RegionUNet().state_dict()
+    state = fit(
+        config.replace(lr=1e-12),
+        dataset,
+        checkpoints=CheckpointStore(tmp_path),
+        progress=False,
+        init_weights=donor,
+    )
+    got = state.net.state_dict()
+    assert all(torch.allclose(got[k], donor[k], atol=1e-6) for k in donor)
+    resumed = fit(
+        config.replace(steps=1),
+        dataset,
+        checkpoints=CheckpointStore(tmp_path),
+        progress=False,
+        init_weights={k: torch.zeros_like(v) for k, v in donor.items()},
+    )
+    assert all(torch.equal(resumed.net.state_dict()[k], got[k]) for k in donor)
+
+
+@pytest.mark.parametrize(
+    ("changes", "name"),
+    [({"lr_milestones": (3, 2)}, "lr_milestones"), ({"zoom": (1.2, 0.8)}, "zoom")],
+)
+def test_schedule_and_zoom_are_validated(changes, name):
+    with pytest.raises(ValueError, match=name):
+        TrainConfig(**changes)
