@@ -119,26 +119,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="region quality on the real DanbooRegion pairs")
     parser.add_argument("--fixtures", default=str(DEFAULT_FIXTURES))
     parser.add_argument("--checkpoint", default=None, help="default: the shipped model")
-    parser.add_argument("--decoder", default=None, help="default: the model's own (model card)")
+    parser.add_argument(
+        "--figure", default=None, help="write a failure picture (boundaries vs ground truth) here"
+    )
+    parser.add_argument("--decoder", default="full", choices=["full", "simple"])
+    parser.add_argument(
+        "--threshold", type=int, default=None, help="default: the shipped model's own"
+    )
     args = parser.parse_args(argv)
 
     from models.weights import load_generator
     from regions.baselines import felzenszwalb_regions
     from regions.decode import decode_simple
     from regions.skeleton import skeleton_target
-    from storage.checkpoints import read_checkpoint
-    from storage.model_zoo import default_decoder, load_default_model
+    from storage.model_zoo import default_threshold, read_model
 
     fixtures = Path(args.fixtures)
     pairs = load_real_pairs(fixtures)
     if not pairs:
         parser.error(f"--fixtures: no real pairs under {fixtures}")
-    net = (
-        load_generator(read_checkpoint(args.checkpoint))
-        if args.checkpoint
-        else load_default_model()
-    )
-    decoder = args.decoder or default_decoder()
+    net = load_generator(read_model(args.checkpoint))
+    decoder = args.decoder
+    threshold = args.threshold or (default_threshold() if args.checkpoint is None else None)
 
     rows: dict[str, dict[str, list]] = {}
     seconds: dict[str, float] = {}
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, image, gt in pairs:
         t = time.perf_counter()
-        ours = model_regions(net, image, decoder=decoder)
+        ours = model_regions(net, image, decoder=decoder, threshold=threshold)
         seconds["regionflow"] = seconds.get("regionflow", 0) + time.perf_counter() - t
         add("regionflow", name, gt, ours, image.shape)
         t = time.perf_counter()
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             add("released", name, gt, released, image.shape)
 
     metric_names = [n for n, _, _ in pairs if n.startswith("metric-")]
-    print(f"real pairs: {[n for n, _, _ in pairs]}; decoder {decoder}")
+    print(f"real pairs: {[n for n, _, _ in pairs]}; decoder {decoder}, threshold {threshold}")
     for subset, keep in (("3 metric samples", set(metric_names)), ("all real pairs", None)):
         print(f"\n## {subset}")
         print("| predictor | P@2px | R@2px | F@2px | F@0.0075diag | AP | OIS | ODS | s/image |")
@@ -183,6 +185,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {predictor} | {px['P']:.3f} | {px['R']:.3f} | **{px['F']:.3f}** | "
                 f"{diag['F']:.3f} | {dr['AP']:.4f} | {dr['OIS']:.4f} | {dr['ODS']:.4f} | {per_s} |"
             )
+    if args.figure:
+        worst = min(
+            range(len(rows["regionflow"]["names"])),
+            key=lambda i: pooled_prf([rows["regionflow"]["px"][i]])["F"],
+        )
+        name, image, gt = pairs[worst]
+        ours = model_regions(net, image, decoder=decoder, threshold=threshold)
+        write_failure_figure(Path(args.figure), image, gt, ours)
+        print(f"failure picture ({name}): {args.figure}")
     print("\nper image F@2px:")
     for predictor, r in rows.items():
         cells = ", ".join(
@@ -190,6 +201,25 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"  {predictor}: {cells}")
     return 0
+
+
+def write_failure_figure(path: Path, image: np.ndarray, gt: np.ndarray, pred: np.ndarray) -> None:
+    """Image | boundaries: found (dark: ours within 2 px of the ground truth's), missed (green:
+    ground truth with none of ours near), spurious (magenta: ours with no ground truth near)."""
+    from regions.metrics import boundary_map
+
+    g, p = boundary_map(gt), boundary_map(pred)
+    near_g = cv2.dilate(g.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    near_p = cv2.dilate(p.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    overlay = (image * 0.35 + 165).astype(np.uint8)
+    overlay[g & ~near_p] = (0, 170, 0)  # missed
+    overlay[p & ~near_g] = (200, 0, 200)  # spurious
+    overlay[p & near_g] = (40, 40, 40)  # found
+    both = np.concatenate([image, overlay], axis=1)
+    scale = 1800 / both.shape[1]
+    both = cv2.resize(both, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), both, [cv2.IMWRITE_JPEG_QUALITY, 85])
 
 
 def gt_map(labels: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from prefect import flow
 
 from flows.stages import extract_flow, ingest_flow
 from storage.locks import StoreLock
-from storage.model_zoo import is_default, model_identity, read_default_model
+from storage.model_zoo import default_threshold, is_default, model_identity, read_default_model
 from storage.store import Store, default_store_url
 from tasks.ingest import gather_inputs
 
@@ -27,12 +27,27 @@ def region_export(
 
     `config` overrides ExtractConfig fields (decoder, short_side, tta, exports). Outputs land in
     `<output>/exports/<export>/<image>/` with a report in `<output>/reports/<export>/`.
+
+    Args:
+        inputs: images to export: files, folders, globs or http(s)/s3:// URLs.
+        checkpoint: a generator checkpoint (.pt) on the worker's machine, or "default" / empty
+            for the model shipped with regionflow.
+        output: the store the exports and report are written to (a folder or fsspec URL);
+            empty: $REGIONFLOW_STORE, else ./regionflow-store.
+        config: ExtractConfig overrides: decoder (simple | full), short_side (px, null: as is),
+            tta (1, 4 or 8), exports (labels, flat, regions, coco, svg).
+        dask_address: a Dask scheduler to run the per-image work on; empty: a local cluster.
+        lock_wait: seconds to wait for another run holding the store's lock (0: fail at once).
     """
     store = output or default_store_url()
     # Fail before gathering and ingesting the images.
     if is_default(checkpoint):
         read_default_model()  # raises on a missing or damaged file
         checkpoint = None
+        if (config or {}).get("decoder", "full") == "full" and (config or {}).get(
+            "threshold"
+        ) is None:
+            config = {**(config or {}), "threshold": default_threshold()}
     elif not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint: {checkpoint} does not exist")
     with StoreLock(Store(store), wait=lock_wait, purpose="region-export"):

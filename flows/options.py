@@ -25,6 +25,13 @@ def add_export_options(parser: argparse.ArgumentParser, *, when: str = "") -> No
         "simple: watershed on the skeleton's normal map",
     )
     parser.add_argument(
+        "--threshold",
+        type=int,
+        default=None,
+        help=f"{when}marker threshold of the decoder (default: simple 100, full 135; the "
+        "shipped model's own with the shipped model)",
+    )
+    parser.add_argument(
         "--short-side",
         type=int,
         default=1024,
@@ -53,6 +60,7 @@ def export_overrides(args: argparse.Namespace) -> dict:
     """ExtractConfig overrides from the options above."""
     return {
         "decoder": args.decoder,
+        **({} if args.threshold is None else {"threshold": args.threshold}),
         "short_side": args.short_side or None,
         "tta": args.tta,
         "exports": [f.strip() for f in args.formats.split(",") if f.strip()],

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 SEED = 2026
 VAL_SEEDS = range(10_000, 10_006)
+THRESHOLDS = (95, 115, 135, 155, 175)
 
 
 def _sample_size(rng: np.random.Generator) -> tuple[int, int]:
@@ -134,6 +135,52 @@ def make_eval(run: Path, fixtures: Path | None):
     return evaluate
 
 
+def choose_threshold(checkpoint) -> tuple[int, dict[int, float]]:
+    """The full decoder's marker threshold with the best boundary F at 2 px on held-out
+    *synthetic* pictures (the real pairs play no part in any choice)."""
+    from benchmarks.real_images import TOLERANCE_PX, decode, model_skeleton, pooled_prf
+    from models.weights import load_generator
+    from regions.metrics import boundary_counts
+
+    net = load_generator(checkpoint)
+    pairs = [(image, gt, model_skeleton(net, image)) for _, image, gt in _val_pairs()]
+    scores = {}
+    for threshold in THRESHOLDS:
+        counts = [
+            boundary_counts(gt, decode(sk, image, "full", threshold), tolerance_px=TOLERANCE_PX)
+            for image, gt, sk in pairs
+        ]
+        scores[threshold] = round(pooled_prf(counts)["F"], 4)
+    return max(scores, key=scores.get), scores
+
+
+def plot_curve(curve: Path, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    table = pd.read_csv(curve).drop_duplicates("step", keep="last").sort_values("step")
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
+    for column, label in (
+        ("real_full_F", "real pairs (5), full decoder"),
+        ("real_simple_F", "real pairs (5), simple decoder"),
+        ("synthetic_full_F", "synthetic val (6), full decoder"),
+    ):
+        ax.plot(table["step"], table[column], marker="o", label=label)
+    ax.axhline(0.604, color="grey", linestyle=":", label="felzenszwalb, 3 metric samples")
+    ax.set_xlabel("training step (batch 8, 256² crops)")
+    ax.set_ylabel("boundary F at 2 px")
+    ax.set_ylim(0.4, 0.9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    print(f"wrote {out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", default="runs/default-model", help="run folder (resumable)")
@@ -154,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--export", help="write the newest checkpoint's generator here (fp16) and exit"
     )
+    parser.add_argument("--plot", help="plot <run>/curve.csv (F@2px against steps) here and exit")
     args = parser.parse_args(argv)
     run = Path(args.run)
 
@@ -164,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     from models.train import fit
     from storage.checkpoints import CheckpointStore
 
+    if args.plot:
+        plot_curve(run / "curve.csv", Path(args.plot))
+        return 0
     checkpoints = CheckpointStore(run / "checkpoints", keep_last=2)
     if args.export:
         from storage.model_zoo import export_weights
@@ -171,8 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         latest = checkpoints.latest()
         if latest is None:
             parser.error(f"--export: no checkpoint under {run / 'checkpoints'}")
-        path = export_weights(latest, args.export, recipe=vars(args))
-        print(f"wrote {path}")
+        threshold, scores = choose_threshold(latest)
+        recipe = vars(args) | {"threshold_F_on_synthetic_val": scores}
+        path = export_weights(latest, args.export, recipe=recipe, threshold=threshold)
+        print(f"wrote {path} (full decoder, threshold {threshold}: synthetic val F {scores})")
         return 0
 
     torch.manual_seed(0)

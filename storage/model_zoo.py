@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from storage.atomic import atomic_write_bytes
+
 DEFAULT_NAME = "default"
 DEFAULT = "default"  # what `--checkpoint` / `train.init` accept to name the shipped model
 
@@ -48,6 +50,11 @@ def default_manifest() -> dict[str, Any]:
 def default_decoder() -> str:
     """The decoder the shipped model was measured with ("full" or "simple")."""
     return str(default_manifest().get("decoder", "full"))
+
+
+def default_threshold() -> int:
+    """The full decoder's marker threshold chosen for the shipped model on synthetic val."""
+    return int(default_manifest().get("threshold", 135))
 
 
 def sha256_of(data: bytes) -> str:
@@ -93,7 +100,11 @@ def model_identity(checkpoint: str | os.PathLike[str] | None) -> str:
 
 
 def export_weights(
-    checkpoint: dict[str, Any], path: str | os.PathLike[str], *, recipe: dict[str, Any]
+    checkpoint: dict[str, Any],
+    path: str | os.PathLike[str],
+    *,
+    recipe: dict[str, Any],
+    threshold: int = 135,
 ) -> Path:
     """Write a training checkpoint's generator as half-precision shipped weights + manifest.
 
@@ -101,6 +112,7 @@ def export_weights(
     training config and `recipe`.
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     model = {k: v.detach().to(torch.float16).contiguous() for k, v in checkpoint["model"].items()}
     buffer = io.BytesIO()
     torch.save(
@@ -108,7 +120,7 @@ def export_weights(
         buffer,
     )
     data = buffer.getvalue()
-    _write_atomic(path, data)
+    atomic_write_bytes(path, data)
     manifest_path = path.with_suffix(".json")
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest.update(
@@ -120,21 +132,11 @@ def export_weights(
             "step": int(checkpoint["step"]),
             "train_config": checkpoint.get("config", {}),
             "recipe": recipe,
+            "decoder": "full",
+            "threshold": int(threshold),
         }
     )
-    manifest.setdefault("decoder", "full")
-    _write_atomic(manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(
+        manifest_path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    )
     return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)

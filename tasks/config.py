@@ -63,6 +63,9 @@ class ExtractConfig:
     # representation), or a classical baseline: "felzenszwalb", "slic", "watershed"
     predictor: str = "model"
     decoder: str = "simple"  # "simple" or "full"
+    # Marker threshold of the decoder; None = its default (simple 100, full 135), or the shipped
+    # model's own (chosen on synthetic val, models/zoo/default.json) when extracting with it.
+    threshold: int | None = None
     short_side: int | None = None  # working resolution of the net; None = the image's own
     tta: int = 1  # dihedral test-time augmentation: 1, 4 or 8
     exports: tuple[str, ...] = ("labels", "flat", "regions")  # also: "coco", "svg"
