@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 from typing import Any
 
+import cv2
 import numpy as np
 
-from storage.exports import ExportWriter, encode_png, table_bytes
+from storage.exports import ExportWriter, decode_image, encode_png, table_bytes
 from storage.store import Store
 
 REPORTS = "reports"
+# A Prefect artifact is one database row that the UI renders as one page, and it cannot follow a
+# relative file name to the store: pictures travel inside the markdown as data URIs. Each one is
+# shrunk to at most IMAGE_SIDE px on its longer side and IMAGE_BUDGET bytes (before base64), so a
+# report of four pictures stays well under a megabyte.
+IMAGE_SIDE = 1280
+IMAGE_BUDGET = 150_000
 SCORE_NAMES = {
     "AP": "DanbooRegion AP (precision at 512)",
     "OIS": "DanbooRegion OIS",
@@ -30,6 +38,42 @@ SCORE_NAMES = {
     "sweep_OIS_F": "boundary F, best decoder threshold per image (OIS)",
     "sweep_ODS_threshold": "decoder threshold of the ODS",
 }
+
+
+def data_uri(
+    image: bytes | np.ndarray, *, max_side: int = IMAGE_SIDE, budget: int = IMAGE_BUDGET
+) -> str:
+    """A picture as a `data:image/...;base64,` URI small enough for a Prefect artifact.
+
+    image: encoded PNG/JPEG bytes, or an (H, W) / (H, W, 3) uint8 array (BGR, as OpenCV).
+    The longer side is shrunk to `max_side`; PNG is kept when it fits in `budget` bytes (plots
+    stay sharp), else JPEG, and the picture is halved again until it fits.
+    """
+    if max_side < 16:
+        raise ValueError(f"max_side: expected at least 16 px, got {max_side}")
+    pixels = decode_image(image, cv2.IMREAD_COLOR) if isinstance(image, bytes) else image
+    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
+        raise ValueError(f"image: expected uint8 (H, W[, 3]), got {pixels.dtype} {pixels.shape}")
+    side = max_side
+    while True:
+        scale = min(1.0, side / max(pixels.shape[:2]))
+        if scale < 1.0:
+            size = (max(1, round(pixels.shape[1] * scale)), max(1, round(pixels.shape[0] * scale)))
+            shrunk = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+        else:
+            shrunk = pixels
+        png = encode_png(shrunk)
+        if len(png) <= budget:
+            return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        ok, jpeg = cv2.imencode(".jpg", shrunk, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        if ok and (len(jpeg) <= budget or side <= 64):
+            return "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii")
+        side = max(side // 2, 32)
+
+
+def embedded(pictures: dict[str, tuple[str, bytes]]) -> dict[str, str]:
+    """caption → data URI, from caption → (file name, encoded bytes)."""
+    return {caption: data_uri(data) for caption, (_, data) in pictures.items()}
 
 
 def _precision_at(row: dict[str, Any], scale: int) -> float:
@@ -196,28 +240,43 @@ def write_report(
         *base,
         "summary.json",
     )
-    images = {}
+    pictures: dict[str, tuple[str, bytes]] = {}  # caption → (file name, PNG bytes)
     plot = _scale_plot([r for r in rows if "n_pixels" in r])
     if plot:
-        store.write_bytes(plot, *base, "precision_vs_scale.png")
-        images["Precision vs scale"] = "precision_vs_scale.png"
+        pictures["Precision vs scale"] = ("precision_vs_scale.png", plot)
     if threshold_curve:
-        store.write_bytes(_threshold_plot(threshold_curve), *base, "f_vs_threshold.png")
-        images["Boundary F vs decoder threshold"] = "f_vs_threshold.png"
+        pictures["Boundary F vs decoder threshold"] = (
+            "f_vs_threshold.png",
+            _threshold_plot(threshold_curve),
+        )
     if size_histograms:
-        store.write_bytes(_size_plot(size_histograms), *base, "region_sizes.png")
-        images["Region sizes"] = "region_sizes.png"
+        pictures["Region sizes"] = ("region_sizes.png", _size_plot(size_histograms))
     preview = _preview(writer, rows[0]["id"], store) if rows and writer is not None else None
     if preview:
-        store.write_bytes(preview, *base, "preview.png")
-        images[f"Preview: {rows[0]['id']} (image | skeleton map | regions)"] = "preview.png"
-    markdown = render_markdown(title, rows, scores, images=images, comparison=comparison)
+        caption = f"Preview: {rows[0]['id']} (image | skeleton map | regions)"
+        pictures[caption] = ("preview.png", preview)
+    for name, data in pictures.values():
+        store.write_bytes(data, *base, name)
+    files = {caption: name for caption, (name, _) in pictures.items()}
+    markdown = render_markdown(title, rows, scores, images=files, comparison=comparison)
     store.write_bytes(markdown.encode(), *base, "report.md")
+    report_url = store.url_of(*base, "report.md")
+    artifact = render_markdown(
+        title, rows, scores, images=embedded(pictures), comparison=comparison
+    ) + on_disk(report_url, "metrics.parquet, summary.json and the plots beside it")
     return {
-        "report": store.url_of(*base, "report.md"),
+        "report": report_url,
         "metrics": store.url_of(*base, "metrics.parquet"),
         "markdown": markdown,
+        "artifact": artifact,
     }
+
+
+def on_disk(url: str, beside: str = "") -> str:
+    """The closing line of an artifact: where the files are, as text (the UI cannot open a
+    local path, so it is no link)."""
+    extra = f" ({beside})" if beside else ""
+    return f"\nOn disk: `{url}`{extra}.\n"
 
 
 QUALITY_MEASURES = (
@@ -279,9 +338,131 @@ def write_ingest_report(
         ]
         lines += [f"| {r['id']} | {', '.join(r['flags'])} |" for r in flagged[:50]]
     plot = _quality_plot(ok)
+    artifact_lines = list(lines)
     if plot:
         store.write_bytes(plot, *base, "quality.png")
         lines += ["", "## Annotation quality", "", "![quality](quality.png)"]
+        artifact_lines += ["", "## Annotation quality", "", f"![quality]({data_uri(plot)})"]
     markdown = "\n".join(lines) + "\n"
     store.write_bytes(markdown.encode(), *base, "report.md")
-    return {"report": store.url_of(*base, "report.md"), "markdown": markdown}
+    report_url = store.url_of(*base, "report.md")
+    artifact = "\n".join(artifact_lines) + "\n" + on_disk(report_url, "and quality.png")
+    return {"report": report_url, "markdown": markdown, "artifact": artifact}
+
+
+LOSS_KEYS = ("loss_g", "loss_d", "l1", "val_l1")
+TABLE_KEYS = (*LOSS_KEYS, "lr", "images_per_s")
+
+
+def _loss_plot(rows: list[dict[str, Any]]) -> bytes | None:
+    """The losses against the step (log scale where all are positive)."""
+    keys = [k for k in LOSS_KEYS if any(r.get(k) is not None for r in rows)]
+    if not keys or len(rows) < 2:
+        return None
+
+    def draw(ax):
+        for key in keys:
+            points = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
+            ax.plot(*zip(*points, strict=True), label=key, linewidth=1)
+        if all(v > 0 for r in rows for k in keys if (v := r.get(k)) is not None):
+            ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.set_title("Training losses")
+        ax.legend()
+
+    return _figure_png(draw)
+
+
+def sample_rows(rows: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """At most `n` rows spread evenly over `rows`, always including the last."""
+    if len(rows) <= n:
+        return list(rows)
+    picks = {round(i * (len(rows) - 1) / (n - 1)) for i in range(n)}
+    return [rows[i] for i in sorted(picks)]
+
+
+def training_markdown(
+    run_id: str,
+    rows: list[dict[str, Any]],
+    *,
+    step: int,
+    steps: int,
+    preview: np.ndarray | None,
+    location: str,
+) -> str:
+    """A training run as an artifact: where it is, its metrics (a table of up to 12 steps
+    spread over the run), the loss curve and the latest preview, embedded.
+
+    rows: the run's metrics, one dict per step with a `step` key; preview: (H, 3W, 3) uint8
+    BGR (input | target | prediction).
+    """
+    lines = [f"# Training run {run_id}", "", f"Step {step} of {steps}."]
+    shown = sample_rows([r for r in rows if r["step"] <= step], 12)
+    keys = [k for k in TABLE_KEYS if any(r.get(k) is not None for r in shown)]
+    if shown:
+        lines += ["", "| step | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for r in shown:
+            cells = [f"{r[k]:.4g}" if r.get(k) is not None else "–" for k in keys]
+            lines.append(f"| {r['step']} | " + " | ".join(cells) + " |")
+    plot = _loss_plot([r for r in rows if r["step"] <= step])
+    if plot:
+        lines += ["", "## Loss curve", "", f"![loss curve]({data_uri(plot)})"]
+    if preview is not None:
+        lines += [
+            "",
+            "## Latest preview (input | target | prediction)",
+            "",
+            f"![preview]({data_uri(preview)})",
+        ]
+    return "\n".join(lines) + "\n" + on_disk(location, "checkpoints, metrics.parquet, previews/")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def pipeline_summary_markdown(
+    title: str,
+    stages: list[dict[str, Any]],
+    *,
+    comparison: dict[str, dict[str, float]] | None = None,
+    scored_on: str = "",
+    tolerance_px: float | None = None,
+    reports: dict[str, str] | None = None,
+) -> str:
+    """One table of the stages (state, done / cached / quarantined, duration), the headline
+    scores of each predictor, and where the reports are (as text).
+
+    stages: one dict per stage with stage, state, unit, done, cached, quarantined, duration_s.
+    """
+    lines = [
+        f"# {title}",
+        "",
+        "| stage | state | done | cached | quarantined | duration |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in stages:
+        unit = f" {s['unit']}" if s.get("unit") else ""
+        lines.append(
+            f"| {s['stage']} | {s['state']} | {s['done']}{unit} | {s['cached']}{unit} "
+            f"| {s['quarantined']} | {_duration(s.get('duration_s'))} |"
+        )
+    if comparison and any(comparison.values()):
+        lines += ["", f"## Scores{f' ({scored_on})' if scored_on else ''}", ""]
+        lines += comparison_table(comparison)
+        tolerance = f"{tolerance_px:g} px" if tolerance_px is not None else "a pixel tolerance"
+        lines += [
+            "",
+            f"boundary_px_F: boundary F at {tolerance}; boundary_F at 0.0075 × the diagonal. "
+            "AP/OIS/ODS are DanbooRegion's precision-only scores.",
+        ]
+    if reports:
+        lines += ["", "## Reports on disk", ""]
+        lines += [f"- {name}: `{url}`" for name, url in reports.items()]
+    return "\n".join(lines) + "\n"
