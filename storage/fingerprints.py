@@ -141,6 +141,8 @@ def source_fingerprint(
     stage never calls in a module it imports) recomputes once. Following imports only into
     `follow` keeps that cost small, and `tests/storage/test_fingerprints.py` pins what the
     skeleton stage's closure holds and lacks (e.g. not regions/panels.py).
+    Not seen: modules imported by a computed name (importlib) — list those in `modules` —,
+    non-Python files, and the versions of third-party libraries (numpy, OpenCV, torch).
     Computed once per process and argument set: a process runs one version of the code.
     """
     resolved = Path(root) if root is not None else project_root()
