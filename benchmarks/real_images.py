@@ -122,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--figure", default=None, help="write a failure picture (boundaries vs ground truth) here"
     )
-    parser.add_argument("--decoder", default="full", choices=["full", "simple"])
+    parser.add_argument(
+        "--decoder", default=None, choices=["full", "simple"], help="default: the model's own"
+    )
     parser.add_argument(
         "--threshold", type=int, default=None, help="default: the shipped model's own"
     )
@@ -132,15 +134,18 @@ def main(argv: list[str] | None = None) -> int:
     from regions.baselines import felzenszwalb_regions
     from regions.decode import decode_simple
     from regions.skeleton import skeleton_target
-    from storage.model_zoo import default_threshold, read_model
+    from storage.model_zoo import default_decoding, read_model
 
     fixtures = Path(args.fixtures)
     pairs = load_real_pairs(fixtures)
     if not pairs:
         parser.error(f"--fixtures: no real pairs under {fixtures}")
     net = load_generator(read_model(args.checkpoint))
-    decoder = args.decoder
-    threshold = args.threshold or (default_threshold() if args.checkpoint is None else None)
+    shipped = default_decoding() if args.checkpoint is None else {"decoder": "full"}
+    decoder = args.decoder or shipped["decoder"]
+    threshold = args.threshold or (
+        shipped.get("threshold") if decoder == shipped["decoder"] else None
+    )
 
     rows: dict[str, dict[str, list]] = {}
     seconds: dict[str, float] = {}

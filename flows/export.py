@@ -8,8 +8,9 @@ from prefect import flow
 
 from flows.stages import extract_flow, ingest_flow
 from storage.locks import StoreLock
-from storage.model_zoo import default_threshold, is_default, model_identity, read_default_model
+from storage.model_zoo import default_decoding, is_default, model_identity, read_default_model
 from storage.store import Store, default_store_url
+from tasks.artifacts import publish_summary
 from tasks.ingest import gather_inputs
 
 
@@ -44,14 +45,20 @@ def region_export(
     if is_default(checkpoint):
         read_default_model()  # raises on a missing or damaged file
         checkpoint = None
-        if (config or {}).get("decoder", "full") == "full" and (config or {}).get(
-            "threshold"
-        ) is None:
-            config = {**(config or {}), "threshold": default_threshold()}
+        config = with_shipped_decoding(config)
     elif not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint: {checkpoint} does not exist")
     with StoreLock(Store(store), wait=lock_wait, purpose="region-export"):
         return _export(store, inputs, checkpoint, config, dask_address)
+
+
+def with_shipped_decoding(config: dict | None) -> dict:
+    """`config` with the shipped model's own decoder and threshold where the user gave none (its
+    threshold only goes with its own decoder)."""
+    config, shipped = dict(config or {}), default_decoding()
+    if config.setdefault("decoder", shipped["decoder"]) == shipped["decoder"]:
+        config.setdefault("threshold", shipped["threshold"])
+    return config
 
 
 def _export(
@@ -64,7 +71,7 @@ def _export(
     source = gather_inputs(store, inputs)
     ingest = ingest_flow(store, {"source": source["folder"]}, dask_address=dask_address)
     extract_config = {**(config or {}), "split": "images", "predictor": "model"}
-    return extract_flow(
+    extract = extract_flow(
         store,
         f"{ingest['fingerprint']}:{model_identity(checkpoint)}",
         extract_config,
@@ -72,3 +79,5 @@ def _export(
         sample_ids=ingest["ids"],
         dask_address=dask_address,
     )
+    publish_summary(f"Region export to {store}", {"ingest": ingest, "extract": extract}, {})
+    return extract

@@ -20,9 +20,10 @@ def add_export_options(parser: argparse.ArgumentParser, *, when: str = "") -> No
     parser.add_argument(
         "--decoder",
         choices=["simple", "full"],
-        default="full",
-        help=f"{when}full: the original's post-processing + watershed on the image (default); "
-        "simple: watershed on the skeleton's normal map",
+        default=None,
+        help=f"{when}full: the original's post-processing + watershed on the image; simple: "
+        "watershed on the skeleton's normal map (default: the model's own — the shipped model's "
+        "recorded decoder, full for other checkpoints)",
     )
     parser.add_argument(
         "--threshold",
@@ -59,7 +60,7 @@ def add_export_options(parser: argparse.ArgumentParser, *, when: str = "") -> No
 def export_overrides(args: argparse.Namespace) -> dict:
     """ExtractConfig overrides from the options above."""
     return {
-        "decoder": args.decoder,
+        **({} if args.decoder is None else {"decoder": args.decoder}),
         **({} if args.threshold is None else {"threshold": args.threshold}),
         "short_side": args.short_side or None,
         "tta": args.tta,

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 SEED = 2026
 VAL_SEEDS = range(10_000, 10_006)
-THRESHOLDS = (95, 115, 135, 155, 175)
+THRESHOLDS = {"full": (95, 115, 135, 155, 175), "simple": (80, 100, 120, 140, 160)}
 
 
 def _sample_size(rng: np.random.Generator) -> tuple[int, int]:
@@ -135,9 +135,9 @@ def make_eval(run: Path, fixtures: Path | None):
     return evaluate
 
 
-def choose_threshold(checkpoint) -> tuple[int, dict[int, float]]:
-    """The full decoder's marker threshold with the best boundary F at 2 px on held-out
-    *synthetic* pictures (the real pairs play no part in any choice)."""
+def choose_decoding(checkpoint) -> tuple[str, int, dict[str, float]]:
+    """The decoder and marker threshold with the best boundary F at 2 px on held-out *synthetic*
+    pictures (the real pairs play no part in any choice)."""
     from benchmarks.real_images import TOLERANCE_PX, decode, model_skeleton, pooled_prf
     from models.weights import load_generator
     from regions.metrics import boundary_counts
@@ -145,13 +145,18 @@ def choose_threshold(checkpoint) -> tuple[int, dict[int, float]]:
     net = load_generator(checkpoint)
     pairs = [(image, gt, model_skeleton(net, image)) for _, image, gt in _val_pairs()]
     scores = {}
-    for threshold in THRESHOLDS:
-        counts = [
-            boundary_counts(gt, decode(sk, image, "full", threshold), tolerance_px=TOLERANCE_PX)
-            for image, gt, sk in pairs
-        ]
-        scores[threshold] = round(pooled_prf(counts)["F"], 4)
-    return max(scores, key=scores.get), scores
+    for decoder, thresholds in THRESHOLDS.items():
+        for threshold in thresholds:
+            counts = [
+                boundary_counts(
+                    gt, decode(sk, image, decoder, threshold), tolerance_px=TOLERANCE_PX
+                )
+                for image, gt, sk in pairs
+            ]
+            scores[f"{decoder}@{threshold}"] = round(pooled_prf(counts)["F"], 4)
+    best = max(scores, key=scores.get)
+    decoder, threshold = best.split("@")
+    return decoder, int(threshold), scores
 
 
 def plot_curve(curve: Path, out: Path) -> None:
@@ -222,10 +227,12 @@ def main(argv: list[str] | None = None) -> int:
         latest = checkpoints.latest()
         if latest is None:
             parser.error(f"--export: no checkpoint under {run / 'checkpoints'}")
-        threshold, scores = choose_threshold(latest)
-        recipe = vars(args) | {"threshold_F_on_synthetic_val": scores}
-        path = export_weights(latest, args.export, recipe=recipe, threshold=threshold)
-        print(f"wrote {path} (full decoder, threshold {threshold}: synthetic val F {scores})")
+        decoder, threshold, scores = choose_decoding(latest)
+        recipe = vars(args) | {"decoder_F_on_synthetic_val": scores}
+        path = export_weights(
+            latest, args.export, recipe=recipe, decoder=decoder, threshold=threshold
+        )
+        print(f"wrote {path} ({decoder} decoder @ {threshold}; synthetic val F@2px {scores})")
         return 0
 
     torch.manual_seed(0)

@@ -52,8 +52,13 @@ def default_decoder() -> str:
     return str(default_manifest().get("decoder", "full"))
 
 
+def default_decoding() -> dict[str, Any]:
+    """{"decoder", "threshold"} recorded for the shipped model (chosen on synthetic val)."""
+    return {"decoder": default_decoder(), "threshold": default_threshold()}
+
+
 def default_threshold() -> int:
-    """The full decoder's marker threshold chosen for the shipped model on synthetic val."""
+    """The decoder's marker threshold chosen for the shipped model on synthetic val."""
     return int(default_manifest().get("threshold", 135))
 
 
@@ -104,6 +109,7 @@ def export_weights(
     path: str | os.PathLike[str],
     *,
     recipe: dict[str, Any],
+    decoder: str = "full",
     threshold: int = 135,
 ) -> Path:
     """Write a training checkpoint's generator as half-precision shipped weights + manifest.
@@ -132,7 +138,7 @@ def export_weights(
             "step": int(checkpoint["step"]),
             "train_config": checkpoint.get("config", {}),
             "recipe": recipe,
-            "decoder": "full",
+            "decoder": decoder,
             "threshold": int(threshold),
         }
     )

@@ -62,7 +62,7 @@ class ExtractConfig:
     # "model" (the trained checkpoint), "ground_truth" (GT → skeleton → decoder: the ceiling of the
     # representation), or a classical baseline: "felzenszwalb", "slic", "watershed"
     predictor: str = "model"
-    decoder: str = "simple"  # "simple" or "full"
+    decoder: str = "full"  # "full" (the original's post-processing) or "simple"
     # Marker threshold of the decoder; None = its default (simple 100, full 135), or the shipped
     # model's own (chosen on synthetic val, models/zoo/default.json) when extracting with it.
     threshold: int | None = None
@@ -125,9 +125,12 @@ class PipelineConfig:
                 preview_every=25,
                 num_workers=0,
                 keep_last=2,
+                cpu_amp=True,  # bf16 where the CPU has it natively; float32 elsewhere
             ),
             extract=ExtractConfig(
-                compare=("ground_truth", *BASELINES), thresholds=(60, 80, 100, 120, 140, 160, 180)
+                decoder="full",  # the decoder the shipped model it fine-tunes was measured with
+                compare=("ground_truth", *BASELINES),
+                thresholds=(60, 80, 100, 120, 140, 160, 180),
             ),
         )
 

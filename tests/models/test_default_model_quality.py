@@ -7,10 +7,10 @@ import pytest
 from models.config import InferenceConfig
 from models.inference import predict_skeleton
 from models.weights import load_generator
-from regions.decode import decode_full
+from regions.decode import decode_full, decode_simple
 from regions.labels import region_labels
 from regions.metrics import boundary_counts
-from storage.model_zoo import default_threshold, read_default_model
+from storage.model_zoo import default_decoding, read_default_model
 from tests.conftest import read_fixture
 
 # Measured at shipping time on metric sample 1 (see docs/model_card.md); floor a little below.
@@ -23,7 +23,11 @@ def test_shipped_model_quality_floor_on_a_real_illustration():
     gt = region_labels(read_fixture("metric_samples/1.ground_truth.png"))
     net = load_generator(read_default_model())
     skeleton = predict_skeleton(net, image, config=InferenceConfig(short_side=1024, tta=1))
-    labels = decode_full(skeleton, image, threshold=default_threshold())
+    decoding = default_decoding()
+    if decoding["decoder"] == "full":
+        labels = decode_full(skeleton, image, threshold=decoding["threshold"])
+    else:
+        labels = decode_simple(skeleton, threshold=decoding["threshold"])
     c = boundary_counts(gt, labels, tolerance_px=2)
     precision = c["matched_pred"] / c["n_pred"]
     recall = c["matched_gt"] / c["n_gt"]
