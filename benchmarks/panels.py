@@ -12,8 +12,16 @@ strips
 pages
   ours (``detect_panels``, 2-D) and seed-rough run on the page as if it were a strip: the seed
   has no page detector, and its cutter only yields horizontal bands.
+page categories (issue 14)
+  F1 per failure category of real manga pages (``regions.comic_synth.synth_manga_page``: grid,
+  slanted gutters, bleed, insets, frame-line-only splits, art and bubbles across gutters, dark
+  panels on black, frameless panels), ours next to the old rule
+  (``regions.panels_legacy.detect_panels_legacy``), then the detector's CPU seconds per page at
+  1100×1600 (``time.process_time``, one OpenCV thread: wall time on a shared machine measures
+  the neighbours).
 
-Usage: ``python benchmarks/panels.py [--strips 100] [--pages 100] [--seed 0] [--seed-final 10]``
+Usage: ``python benchmarks/panels.py [--strips 100] [--pages 100] [--per-category 30]
+[--seed 0] [--seed-final 10]``
 """
 
 from __future__ import annotations
@@ -24,18 +32,19 @@ from collections.abc import Callable
 
 import cv2
 
-from regions.comic_synth import synth_page, synth_strip
+from regions.comic_synth import PAGE_CATEGORIES, synth_manga_page, synth_page, synth_strip
 from regions.cuts import detect_cuts
 from regions.panel_eval import panel_counts, panel_scores
 from regions.panels import detect_panels
+from regions.panels_legacy import detect_panels_legacy
 
 
 def _run(name: str, samples, detect: Callable) -> dict:
     counts, elapsed = [], 0.0
     for sample in samples:
-        start = time.perf_counter()
+        start = time.process_time()
         found = detect(sample)
-        elapsed += time.perf_counter() - start
+        elapsed += time.process_time() - start
         counts.append(panel_counts(found, sample.panels))
     scores = panel_scores(counts)
     scores["name"] = name
@@ -55,15 +64,64 @@ def _print(title: str, rows: list[dict]) -> None:
         )
 
 
+def _categories(n: int, seed: int) -> None:
+    """F1 per category, ours against the old rule, and CPU seconds per 1100×1600 page."""
+    if n <= 0:
+        return
+    print(f"page categories: {n} pages each (half RTL), seeds {seed}..{seed + n - 1}")
+    print(
+        f"  {'category':<13} {'panels':>6} {'F1 ours':>8} {'F1 old':>7} {'P ours':>7} "
+        f"{'R ours':>7} {'P old':>6} {'R old':>6} {'order':>6}"
+    )
+    totals: dict[str, list] = {"ours": [], "old": []}
+    for category in PAGE_CATEGORIES:
+        pages = [
+            synth_manga_page(seed + i, category, direction="rtl" if i % 2 else "ltr")
+            for i in range(n)
+        ]
+        rows = {}
+        for name, detect in (("ours", detect_panels), ("old", detect_panels_legacy)):
+            counts = [panel_counts(detect(p.image, direction=p.direction), p.panels) for p in pages]
+            totals[name] += counts
+            rows[name] = panel_scores(counts)
+        o, d = rows["ours"], rows["old"]
+        print(
+            f"  {category:<13} {sum(len(p.panels) for p in pages):>6} {o['f1']:8.3f} "
+            f"{d['f1']:7.3f} {o['precision']:7.3f} {o['recall']:7.3f} {d['precision']:6.3f} "
+            f"{d['recall']:6.3f} {o['reading_order']:6.3f}"
+        )
+    o, d = panel_scores(totals["ours"]), panel_scores(totals["old"])
+    print(
+        f"  {'all':<13} {'':>6} {o['f1']:8.3f} {d['f1']:7.3f} {o['precision']:7.3f} "
+        f"{o['recall']:7.3f} {d['precision']:6.3f} {d['recall']:6.3f} {o['reading_order']:6.3f}"
+    )
+    big = [
+        synth_manga_page(
+            seed + i, PAGE_CATEGORIES[i % len(PAGE_CATEGORIES)], width=1100, height=1600
+        )
+        for i in range(max(6, n // 3))
+    ]
+    for name, detect in (("ours", detect_panels), ("old", detect_panels_legacy)):
+        start = time.process_time()
+        for p in big:
+            detect(p.image, direction=p.direction)
+        per_page = (time.process_time() - start) / len(big)
+        print(f"  detector CPU s/page at 1100x1600 ({len(big)} pages), {name}: {per_page:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--strips", type=int, default=100)
     parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument("--per-category", type=int, default=30, help="pages per category")
     parser.add_argument("--seed", type=int, default=0, help="first generator seed")
     parser.add_argument("--seed-final", type=int, default=10, help="strips for the slow seed mode")
     args = parser.parse_args()
     cv2.setNumThreads(1)  # comparable per-image times on a shared machine
 
+    _categories(args.per_category, args.seed)
+    if not args.strips and not args.pages:
+        return
     strips = [synth_strip(args.seed + i) for i in range(args.strips)]
     pages = [
         synth_page(args.seed + i, direction="rtl" if i % 2 else "ltr") for i in range(args.pages)

@@ -545,3 +545,323 @@ def synth_page(
         direction=direction,
         jpeg_quality=q,
     )
+
+
+# manga-like pages by failure category --------------------------------------------------------
+PAGE_CATEGORIES: tuple[str, ...] = (
+    "grid",
+    "slanted",
+    "bleed",
+    "inset",
+    "frame_line",
+    "art_cross",
+    "bubble_cross",
+    "dark",
+    "frameless",
+)
+
+
+def _line_cross(h_line: tuple[float, float], v_line: tuple[float, float]) -> tuple[float, float]:
+    """Crossing of ``y = c1 + s1·x`` and ``x = c2 + s2·y``."""
+    c1, s1 = h_line
+    c2, s2 = v_line
+    y = (c1 + s1 * c2) / (1 - s1 * s2)
+    return c2 + s2 * y, y
+
+
+def _tone(rng: np.random.Generator, art: np.ndarray, mask: np.ndarray) -> None:
+    """Screen tone: a regular dot grid over ``mask`` (as printed manga greys are)."""
+    h, w = mask.shape
+    pitch = int(rng.integers(3, 6))
+    yy, xx = np.mgrid[0:h, 0:w]
+    dots = ((yy % pitch) < pitch // 2 + 1) & ((xx % pitch) < pitch // 2 + 1)
+    level = int(rng.integers(60, 170))
+    art[mask & dots] = level
+
+
+def _manga_layout(
+    rng: np.random.Generator,
+    width: int,
+    height: int,
+    *,
+    margins: tuple[int, int, int, int],
+    gap: int,
+    slant: float,
+    direction: str,
+    zero_gap: float = 0.0,
+) -> list[np.ndarray]:
+    """Panel quadrilaterals (float (4, 2) corners) in reading order.
+
+    Rows are separated by gutters ``y = c + s·x`` and cells by ``x = c + s·y``, each slope
+    drawn in ``[-slant, slant]`` (0 for a straight grid); a cell boundary has no gap (panels
+    divided by a frame line only) with probability ``zero_gap``.
+    """
+    left, top, right, bottom = margins
+    n_rows = int(rng.integers(2, 5))
+    cuts = np.sort(rng.uniform(0.18, 0.82, n_rows - 1)) if n_rows > 1 else np.array([])
+    inner_h = height - top - bottom
+    cuts = top + inner_h * np.concatenate([[0], np.sort(cuts), [1]])
+    # keep rows at least a tenth of the page tall
+    for i in range(1, len(cuts)):
+        cuts[i] = max(cuts[i], cuts[i - 1] + height / 10)
+    cuts[-1] = height - bottom
+    h_lines = [(float(top), 0.0)]
+    for c in cuts[1:-1]:
+        s = float(rng.uniform(-slant, slant)) if slant and rng.random() < 0.7 else 0.0
+        h_lines.append((float(c) - s * width / 2, s))
+    h_lines.append((float(height - bottom), 0.0))
+    quads = []
+    for r in range(len(h_lines) - 1):
+        n_cells = 1 if rng.random() < 0.2 else int(rng.integers(2, 4))
+        xs = (
+            np.sort(rng.uniform(0.25, 0.75, n_cells - 1))
+            if n_cells > 2
+            else rng.uniform(0.3, 0.7, n_cells - 1)
+        )
+        xs = np.sort(xs)
+        if n_cells == 3:
+            xs = np.array([rng.uniform(0.25, 0.42), rng.uniform(0.58, 0.75)])
+        inner_w = width - left - right
+        v_lines = [(float(left), 0.0, gap)]
+        for x in xs:
+            s = float(rng.uniform(-slant, slant)) if slant and rng.random() < 0.6 else 0.0
+            centre_y = (h_lines[r][0] + h_lines[r + 1][0]) / 2 + (
+                h_lines[r][1] + h_lines[r + 1][1]
+            ) * width / 4
+            g = 0 if rng.random() < zero_gap else gap
+            v_lines.append((left + inner_w * float(x) - s * centre_y, s, g))
+        v_lines.append((float(width - right), 0.0, gap))
+        top_line, bottom_line = h_lines[r], h_lines[r + 1]
+        row = []
+        for c in range(len(v_lines) - 1):
+            lv, rv = v_lines[c], v_lines[c + 1]
+            t_off = 0 if r == 0 else gap / 2
+            b_off = 0 if r == len(h_lines) - 2 else gap / 2
+            l_off = 0 if c == 0 else lv[2] / 2
+            r_off = 0 if c == len(v_lines) - 2 else rv[2] / 2
+            tl = (top_line[0] + t_off, top_line[1])
+            bl = (bottom_line[0] - b_off, bottom_line[1])
+            ll = (lv[0] + l_off, lv[1])
+            rl = (rv[0] - r_off, rv[1])
+            quad = np.array(
+                [_line_cross(tl, ll), _line_cross(tl, rl), _line_cross(bl, rl), _line_cross(bl, ll)]
+            )
+            row.append(quad)
+        quads.extend(row if direction == "ltr" else row[::-1])
+    return quads
+
+
+def _render_panel(
+    rng: np.random.Generator,
+    canvas: np.ndarray,
+    quad: np.ndarray,
+    *,
+    background: tuple[int, int, int],
+    frame: int,
+    frame_colour: tuple[int, int, int] = (0, 0, 0),
+    tone: bool = True,
+) -> tuple[int, int, int, int] | None:
+    """Fill a (clipped) panel polygon with art and an inner frame; returns its box."""
+    H, W = canvas.shape[:2]
+    poly = np.round(quad).astype(np.int32)
+    mask = np.zeros((H, W), np.uint8)
+    cv2.fillPoly(mask, [poly], 255)
+    ys, xs = np.nonzero(mask)
+    if ys.size < 100:
+        return None
+    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    art = _draw_art(rng, y1 - y0, x1 - x0, background)
+    local = mask[y0:y1, x0:x1] > 0
+    if tone and rng.random() < 0.6:
+        band = np.zeros_like(local)
+        a = int(rng.integers(0, max(1, (y1 - y0) // 2)))
+        band[a : a + int(rng.integers((y1 - y0) // 4, (y1 - y0) // 2 + 2))] = True
+        _tone(rng, art, band)
+    if frame:
+        edge = np.zeros((H, W), np.uint8)
+        cv2.polylines(edge, [poly], True, 255, 2 * frame)
+        ring = (edge[y0:y1, x0:x1] > 0) & local
+        art[ring] = frame_colour
+    region = canvas[y0:y1, x0:x1]
+    region[local] = art[local]
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def synth_manga_page(
+    seed: int,
+    category: str,
+    *,
+    width: int = 600,
+    height: int | None = None,
+    direction: Literal["ltr", "rtl"] = "rtl",
+    jpeg_probability: float = 0.8,
+    jpeg_quality: tuple[int, int] = (50, 92),
+) -> SynthComic:
+    """A manga-like page built to hold one failure category of real pages (issue 14).
+
+    Categories (``PAGE_CATEGORIES``): ``grid`` (:func:`synth_page`), ``slanted`` (slanted
+    gutters, polygon panels), ``bleed`` (panels running off one to three page edges),
+    ``inset`` (framed panels inside panels, listed right after their panel), ``frame_line``
+    (neighbours divided by one frame line, no gutter), ``art_cross`` (hair, a figure or a leaf
+    across a gutter), ``bubble_cross`` (bubbles bridging gutters), ``dark`` (dark panels on a
+    black gutter), ``frameless`` (panels without frame whose background is the gutter's colour:
+    their box is the art drawn). Most pages are grey (printed manga) with screen tones, gutter
+    widths and grey levels vary, and most go through JPEG.
+
+    Ground truth: one box per panel, the bounding box of its polygon clipped to the page.
+    """
+    if category not in PAGE_CATEGORIES:
+        raise ValueError(f"category: expected one of {PAGE_CATEGORIES}, got {category!r}")
+    if category == "grid":
+        return synth_page(
+            seed,
+            width=width,
+            height=height,
+            direction=direction,
+            gutter="white",
+            jpeg_probability=jpeg_probability,
+            jpeg_quality=jpeg_quality,
+        )
+    _check_common(width, jpeg_probability, jpeg_quality)
+    height = round(1.42 * width) if height is None else int(height)
+    rng = np.random.default_rng([seed, PAGE_CATEGORIES.index(category)])
+    gutter_level = (
+        0 if category == "dark" else (255 if rng.random() < 0.7 else int(rng.integers(200, 240)))
+    )
+    canvas = np.full((height, width, 3), gutter_level, np.uint8)
+    m = int(width * rng.uniform(0.03, 0.07))
+    margins = [m, int(m * rng.uniform(0.8, 1.3)), m, int(m * rng.uniform(0.8, 1.6))]
+    if category == "bleed":
+        for side in rng.choice(4, int(rng.integers(1, 4)), replace=False):
+            margins[side] = -int(width * 0.03)  # drawn past the edge, clipped by the page
+    gap = int(rng.integers(max(3, width // 120), max(5, width // 30) + 1))
+    quads = _manga_layout(
+        rng,
+        width,
+        height,
+        margins=tuple(margins),  # type: ignore[arg-type]
+        gap=gap,
+        slant=0.25 if category == "slanted" else 0.0,
+        direction=direction,
+        zero_gap=0.6 if category == "frame_line" else 0.0,
+    )
+    boxes, kinds = [], []
+    for quad in quads:
+        if category == "dark":
+            bg = (int(rng.integers(15, 70)),) * 3
+            frame = int(rng.integers(1, 3)) if rng.random() < 0.5 else 0
+            fc = (int(rng.integers(90, 200)),) * 3
+        elif category == "frameless" and rng.random() < 0.6:
+            bg, frame, fc = (gutter_level,) * 3, 0, (0, 0, 0)
+        else:
+            bg = (255,) * 3 if rng.random() < 0.5 else _random_colour(rng, 150, 256)
+            frame, fc = int(rng.integers(2, 5)), (0, 0, 0)
+        box = _render_panel(rng, canvas, quad, background=bg, frame=frame, frame_colour=fc)
+        if box is None:
+            continue
+        if frame == 0 and bg[0] == gutter_level and category == "frameless":
+            x, y, w, h = box
+            diff = np.abs(canvas[y : y + h, x : x + w].astype(int) - gutter_level).max(axis=2) > 40
+            ys, xs = np.nonzero(diff)
+            if ys.size == 0:
+                continue
+            box = (x + int(xs.min()), y + int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1)
+            kinds.append("borderless")
+        else:
+            kinds.append("bordered")
+        boxes.append(box)
+        if category == "inset" and rng.random() < 0.5:
+            x, y, w, h = box
+            iw, ih = int(w * rng.uniform(0.25, 0.45)), int(h * rng.uniform(0.25, 0.45))
+            if iw > 40 and ih > 40:
+                ix = x + (
+                    int(rng.integers(8, max(9, w - iw - 8))) if rng.random() < 0.6 else w - iw - 6
+                )
+                iy = y + int(rng.integers(8, max(9, h - ih - 8)))
+                cv2.rectangle(
+                    canvas, (ix - 4, iy - 4), (ix + iw + 3, iy + ih + 3), (255, 255, 255), -1
+                )
+                inset = np.array(
+                    [[ix, iy], [ix + iw, iy], [ix + iw, iy + ih], [ix, iy + ih]], float
+                )
+                ib = _render_panel(rng, canvas, inset, background=(255, 255, 255), frame=3)
+                if ib is not None:
+                    boxes.append(ib)
+                    kinds.append("inset")
+    bubble_boxes, bubble_kinds = [], []
+    if category in ("art_cross", "bubble_cross"):
+        # Neighbours in the same row (boxes overlapping in y) or rows (overlapping in x).
+        pairs = [
+            (i, j)
+            for i in range(len(boxes))
+            for j in range(i + 1, len(boxes))
+            if _neighbours(boxes[i], boxes[j], 3 * gap + 8)
+        ]
+        rng.shuffle(pairs)
+        for i, j in pairs[: int(rng.integers(1, 4))]:
+            a, b = boxes[i], boxes[j]
+            cx, cy = _gap_point(rng, a, b)
+            if category == "bubble_cross":
+                ax, ay = _bubble_axes(rng, width, small=0.7)
+                bubble_boxes.append(_draw_bubble(rng, canvas, (cx, cy), (ax, ay), tail=False))
+                bubble_kinds.append("bridge")
+            else:
+                _cross_art(rng, canvas, (cx, cy), width)
+    image = canvas
+    if rng.random() < 0.7:
+        image = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    image, q = _jpeg(rng, image, jpeg_probability, jpeg_quality)
+    return SynthComic(
+        image=image,
+        panels=np.array(boxes, np.int64).reshape(-1, 4),
+        panel_kinds=tuple(kinds),
+        bubbles=np.array(bubble_boxes, np.int64).reshape(-1, 4),
+        bubble_kinds=tuple(bubble_kinds),
+        gutter="black" if gutter_level == 0 else "white",
+        direction=direction,
+        jpeg_quality=q,
+    )
+
+
+def _neighbours(a, b, reach: int) -> bool:
+    ax0, ay0, ax1, ay1 = a[0], a[1], a[0] + a[2], a[1] + a[3]
+    bx0, by0, bx1, by1 = b[0], b[1], b[0] + b[2], b[1] + b[3]
+    overlap_x = min(ax1, bx1) - max(ax0, bx0)
+    overlap_y = min(ay1, by1) - max(ay0, by0)
+    gap_x = max(bx0 - ax1, ax0 - bx1)
+    gap_y = max(by0 - ay1, ay0 - by1)
+    return (overlap_y > 40 and 0 <= gap_x <= reach) or (overlap_x > 40 and 0 <= gap_y <= reach)
+
+
+def _gap_point(rng: np.random.Generator, a, b) -> tuple[int, int]:
+    """A point in the gutter between neighbouring boxes ``a`` and ``b``."""
+    ax0, ay0, ax1, ay1 = a[0], a[1], a[0] + a[2], a[1] + a[3]
+    bx0, by0, bx1, by1 = b[0], b[1], b[0] + b[2], b[1] + b[3]
+    if min(ay1, by1) - max(ay0, by0) > 40:  # side by side
+        x = (min(ax1, bx1) + max(ax0, bx0)) // 2
+        lo, hi = max(ay0, by0) + 20, min(ay1, by1) - 20
+        return int(x), int(rng.integers(lo, max(lo + 1, hi)))
+    y = (min(ay1, by1) + max(ay0, by0)) // 2
+    lo, hi = max(ax0, bx0) + 20, min(ax1, bx1) - 20
+    return int(rng.integers(lo, max(lo + 1, hi))), int(y)
+
+
+def _cross_art(rng: np.random.Generator, canvas: np.ndarray, centre: tuple[int, int], width: int):
+    """Art across a gutter: a strand of hair, a figure's limb, or a falling leaf."""
+    kind = rng.choice(["hair", "figure", "leaf"])
+    cx, cy = centre
+    if kind == "leaf":
+        axes = (int(width * 0.012) + 3, int(width * 0.006) + 2)
+        cv2.ellipse(canvas, centre, axes, float(rng.uniform(0, 180)), 0, 360, (40, 40, 40), -1)
+        return
+    if kind == "hair":
+        for _ in range(int(rng.integers(3, 7))):
+            length = width * rng.uniform(0.05, 0.12)
+            angle = rng.uniform(0, 2 * np.pi)
+            p = (int(cx - length * np.cos(angle)), int(cy - length * np.sin(angle)))
+            q = (int(cx + length * np.cos(angle)), int(cy + length * np.sin(angle)))
+            cv2.line(canvas, p, q, (15, 15, 15), int(rng.integers(2, 5)), cv2.LINE_AA)
+        return
+    axes = (int(width * rng.uniform(0.03, 0.06)), int(width * rng.uniform(0.03, 0.06)))
+    cv2.ellipse(canvas, centre, axes, 0, 0, 360, (200, 200, 200), -1, cv2.LINE_AA)
+    cv2.ellipse(canvas, centre, axes, 0, 0, 360, (10, 10, 10), 2, cv2.LINE_AA)

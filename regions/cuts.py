@@ -252,6 +252,7 @@ def cuts_from_statistics(
     outlier_fraction: float = 0.002,
     fragments: FragmentPolicy = "merge",
     gutter_colour: Literal["auto"] | Sequence[float] | None = "auto",
+    bridges: bool = True,
 ) -> list[Cut]:
     """Cuts of a strip from its row statistics (see :func:`detect_cuts` for the options).
 
@@ -286,7 +287,10 @@ def cuts_from_statistics(
     gutter = _gutter_rows(stats, gap, max_outliers, gutter_colour)
 
     blocks = []
+    spans = []
     for y0, y1 in _runs(~gutter):
+        spans += _split_bridges(stats, y0, y1, gap, min_h) if bridges else [(y0, y1)]
+    for y0, y1 in spans:
         x0, x1 = _trim_columns(stats, y0, y1)
         touches = y0 == 0 or y1 == height
         small = (y1 - y0) < min_h or (x1 - x0) * (y1 - y0) < min_area
@@ -375,6 +379,53 @@ def _gutter_rows(
     return gutter
 
 
+def _split_bridges(
+    stats: RowStatistics, y0: int, y1: int, gap: int, min_h: float
+) -> list[tuple[int, int]]:
+    """Block rows [y0, y1) split where a bubble or art bridges the gap between two cuts.
+
+    A bridged gap still shows as rows whose median, left and right edge colours are the gutter's
+    (interpolated between the gutter rows above and below the block) and whose off-gutter
+    pixels fill a narrow span (at most 60 % of the width). A run of such rows, at least ``max(gap, 3 % of the width)``
+    tall, splits the block when both sides keep ``min_h`` rows and the content right above and
+    below is at least 1.4 times as wide as the bridge (a narrow figure on a frameless panel is
+    as narrow above and below its waist, so it stays whole).
+    """
+    height, width = len(stats), stats.width
+    above = stats.colour[y0 - 1] if y0 > 0 else None
+    below = stats.colour[y1] if y1 < height else None
+    if above is None and below is None:
+        return [(y0, y1)]
+    above = below if above is None else above
+    below = above if below is None else below
+    t = ((np.arange(y0, y1) - y0 + 1) / (y1 - y0 + 1))[:, None]
+    behind = above[None, :] * (1 - t) + below[None, :] * t
+    tol = stats.tolerance
+    gutterish = (
+        (np.abs(stats.colour[y0:y1] - behind).max(axis=1) <= tol)
+        & (np.abs(stats.left_colour[y0:y1] - behind).max(axis=1) <= tol)
+        & (np.abs(stats.right_colour[y0:y1] - behind).max(axis=1) <= tol)
+    )
+    span = np.clip(stats.right[y0:y1] - stats.left[y0:y1], 0, None)
+    narrow = gutterish & (span <= 0.6 * width)
+    shortest = max(gap, round(0.03 * width))
+    look = max(8, round(0.05 * width))
+    out, start = [], y0
+    for a, b in _runs(narrow):
+        a, b = a + y0, b + y0
+        if b - a < shortest or a - start < min_h or y1 - b < min_h:
+            continue
+        bridge = float(np.median(span[a - y0 : b - y0]))
+        up = span[max(start, a - look) - y0 : a - y0]
+        down = span[b - y0 : min(y1, b + look) - y0]
+        if min(np.median(up), np.median(down)) < max(1.4 * bridge, 0.5 * width):
+            continue
+        out.append((start, a))
+        start = b
+    out.append((start, y1))
+    return out
+
+
 def _trim_columns(stats: RowStatistics, y0: int, y1: int) -> tuple[int, int]:
     """Horizontal gutter test for block rows [y0, y1): the content's [x0, x1)."""
     height, width = len(stats), stats.width
@@ -410,6 +461,7 @@ def detect_cuts(
     outlier_fraction: float = 0.002,
     fragments: FragmentPolicy = "merge",
     gutter_colour: Literal["auto"] | Sequence[float] | None = "auto",
+    bridges: bool = True,
 ) -> list[Cut]:
     """Find the cuts (panels) of a vertical strip.
 
@@ -439,6 +491,9 @@ def detect_cuts(
         every run counts. A short section of a strip with gutters of another colour (say black
         for a flashback, under a third of the gutter rows) is then merged: pass ``None``. ``None``: every uniform run is a gutter. Three values: only runs within
         ``tolerance`` of that colour are gutters.
+    bridges : bool
+        Split a block where a speech bubble or art crosses the gap between two cuts: rows of
+        the gutter's colour whose other pixels fill a narrow span, between wider content.
 
     Returns
     -------
@@ -458,6 +513,7 @@ def detect_cuts(
             outlier_fraction=outlier_fraction,
             fragments=fragments,
             gutter_colour=gutter_colour,
+            bridges=bridges,
         )
     # The seed's test alone: every value of the row (all channels) equals the first.
     uniform = np.concatenate(

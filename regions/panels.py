@@ -52,8 +52,9 @@ class Panel:
     y: int
     w: int
     h: int
-    source: str = "xy-cut"
+    source: str = "cut"
     confidence: float = 1.0
+    polygon: tuple[tuple[int, int], ...] | None = None
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -119,18 +120,27 @@ def gutter_mask(
             cv2.floodFill(smooth, mask, (x, y), 0, diff, diff, flags)
     flooded = mask[1:-1, 1:-1]
     # Gutter colour field: mean colour of the flooded pixels around each pixel, from the finest
-    # of three window sizes that holds any (long unflooded stretches need the wide ones).
+    # of three window sizes that holds any (long unflooded stretches need the wide ones). The
+    # field is smooth, so it is estimated on a 4× smaller grid and interpolated back.
+    step = 4 if min(h, w) >= 64 else 1
+    small = (max(1, w // step), max(1, h // step))
     flooded_f = flooded.astype(np.float32)
     weighted = smooth.astype(np.float32) * flooded_f[..., None]
-    field = np.zeros((h, w, 3), np.float32)
-    known = np.zeros((h, w), bool)
+    if step > 1:
+        flooded_f = cv2.resize(flooded_f, small, interpolation=cv2.INTER_AREA)
+        weighted = cv2.resize(weighted, small, interpolation=cv2.INTER_AREA)
+    field = np.zeros((*flooded_f.shape, 3), np.float32)
+    known = np.zeros(flooded_f.shape, bool)
     for fraction in (0.04, 0.16, 0.64):
-        k = 2 * int(max(8, fraction * max(h, w))) + 1
+        k = 2 * int(max(8, fraction * max(h, w)) / step) + 1
         weight = cv2.blur(flooded_f, (k, k))
         fill = (weight > 1e-3) & ~known
         if fill.any():
             field[fill] = cv2.blur(weighted, (k, k))[fill] / weight[fill][:, None]
             known |= fill
+    if step > 1:
+        field = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
+        known = cv2.resize(known.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
     distance = np.abs(smooth.astype(np.float32) - field).max(axis=2)
     near = (known & (distance <= colour_tolerance)) | flooded.astype(bool)
     n, labels = cv2.connectedComponents(near.astype(np.uint8), connectivity=4)
@@ -194,57 +204,212 @@ def speech_bubbles(
     return out.astype(bool)
 
 
-def _content_spans(profile: np.ndarray, min_gutter: int) -> list[tuple[int, int]]:
-    """[start, stop) spans of a True/False content profile split at gaps ≥ min_gutter."""
-    idx = np.flatnonzero(profile)
+# Line families searched for gutters: slopes (dy/dx for near-horizontal lines, dx/dy for
+# near-vertical ones) up to about 19°, straight first so ties prefer the straight cut.
+_SLOPES = tuple(
+    float(s)
+    for s in np.round([0.0, *np.repeat(np.arange(1, 11) * 0.035, 2) * np.tile([1, -1], 10)], 4)
+)
+_WORK_SIZE = 640  # longest side of the maps the cut search runs on (gutters ≥ ~2 px survive)
+
+
+@dataclass(frozen=True)
+class _Maps:
+    """Work-resolution fractions (0..1, float32) of what each pixel holds, and the thresholds."""
+
+    sep: np.ndarray  # gutter (or speck) pixels
+    bubble: np.ndarray  # speech bubbles (neutral: neither gutter nor content)
+    content: np.ndarray  # everything else
+    ink: np.ndarray  # dark pixels off the gutter (frame lines)
+    min_area: float  # smallest panel, work pixels
+    threshold: float  # fraction of a line's non-bubble pixels that must be gutter
+    min_run: int  # fewest neighbouring gutter lines
+    ink_width: int  # thickest frame line a frame-line split accepts, work pixels
+    frame_lines: bool
+    edge: float = 0.5  # largest gutter share of the lines just past a gutter's edges
+
+
+def _runs(ok: np.ndarray) -> list[tuple[int, int]]:
+    """[a, b] inclusive index runs where ``ok`` holds."""
+    idx = np.flatnonzero(ok)
     if idx.size == 0:
         return []
-    breaks = np.flatnonzero(np.diff(idx) > min_gutter)
-    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
-    stops = np.concatenate([idx[breaks], [idx[-1]]]) + 1
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    starts = idx[np.concatenate([[0], breaks + 1])]
+    stops = idx[np.concatenate([breaks, [idx.size - 1]])]
     return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
-def _xy_cut(
-    content: np.ndarray,
-    bubble: np.ndarray,
-    box: tuple[int, int, int, int],
-    min_gutter: int,
+def _line_sums(planes: list[np.ndarray], slope: float) -> tuple[np.ndarray, float]:
+    """Sums of each (h, w) plane along the lines ``y - slope·x = offset``, one per integer
+    offset from the smallest; returns ``(sums (n_lines, n_planes), smallest offset)``."""
+    h, w = planes[0].shape
+    if slope == 0:
+        return np.stack([cv2.reduce(p, 1, cv2.REDUCE_SUM)[:, 0] for p in planes], 1), 0.0
+    lo = min(0.0, -slope * (w - 1))
+    out_h = int(np.ceil(h - 1 + abs(slope) * (w - 1))) + 1
+    m = np.float32([[1, 0, 0], [slope, 1, lo]])
+    flags = cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    sums = [
+        cv2.reduce(cv2.warpAffine(p, m, (w, out_h), flags=flags), 1, cv2.REDUCE_SUM)[:, 0]
+        for p in planes
+    ]
+    return np.stack(sums, 1), lo
+
+
+def _best_cut(
+    planes: list[np.ndarray], maps: _Maps, slopes: Sequence[float], *, ink: bool = False
+) -> tuple[tuple, float, float] | None:
+    """Best cut of a region along near-horizontal lines: ``(key, slope, offset)`` or None.
+
+    ``planes`` are (h, w) float32: the region mask, then bubble and content fractions (each
+    multiplied by the mask), then for ``ink`` the dark-line fraction. A line
+    ``y - slope·x = offset`` separates when at least ``maps.threshold`` of its non-bubble
+    pixels are gutter (for ``ink``: 70 % dark, in a band no thicker than a frame line), it
+    crosses most of the region, and both sides keep a panel's worth of content.
+    """
+    h, w = planes[0].shape
+    total = float(planes[2].sum())
+    best = None
+    min_len = (0.8 if ink else 0.4) * w
+    threshold = 0.85 if ink else maps.threshold
+    for slope in slopes:
+        sums, lo = _line_sums(planes, slope)
+        count, bub, con = sums[:, 0], sums[:, 1], sums[:, 2]
+        sep = sums[:, 3] if ink else count - bub - con
+        usable = count - bub
+        frac = np.where((usable > 0.5) & (bub <= 0.5 * count), sep / np.maximum(usable, 1e-6), 0.0)
+        ok = (frac >= threshold) & (count >= min_len)
+        if not ok.any():
+            continue
+        before = np.cumsum(con)
+        n = len(frac)
+        for a, b in _runs(ok):
+            if ink:
+                if b - a + 1 > maps.ink_width:
+                    continue  # a dark mass, not a frame line
+                if a < 3 or b + 3 >= n or max(frac[a - 3], frac[b + 3]) >= 0.3:
+                    continue  # not a thin line between lighter pixels
+                if min(a, n - b) < 0.15 * n:
+                    continue  # a frame-line split leaves two panels of some size
+            elif b - a + 1 < maps.min_run:
+                continue
+            else:
+                # A gutter ends at panel edges on both sides: a few lines past the band the
+                # line is mostly content. Light art (a sky, a neck) fades out instead.
+                k = maps.ink_width
+                if (a >= k and frac[a - k] >= maps.edge) or (
+                    b + k < n and frac[b + k] >= maps.edge
+                ):
+                    continue
+            c_before = before[a] - con[a]
+            c_after = total - before[b]
+            if min(c_before, c_after) < maps.min_area * (2 if ink else 1):
+                continue
+            peak = float(frac[a : b + 1].max())
+            key = (int(peak * 20), b - a + 1, -abs(slope))
+            if best is None or key > best[0]:
+                best = (key, slope, lo + (a + b + 1) / 2)
+    return best
+
+
+def _cut_region(
+    maps: _Maps,
+    mask: np.ndarray,
+    x0: int,
+    y0: int,
     direction: str,
-    leaves: list[tuple[int, int, int, int]],
+    slanted: bool,
+    leaves: list[tuple[int, int, np.ndarray, bool]],
+    depth: int = 0,
 ) -> None:
-    x0, y0, x1, y1 = box
-    sub = content[y0:y1, x0:x1]
-    # A line crossing a bubble is still a gutter when the bubble covers at most half of it (a
-    # bubble bridging two panels); a wider bubble inside a panel does not open a gutter.
-    bsub = bubble[y0:y1, x0:x1]
-    has_rows, has_cols = sub.any(axis=1), sub.any(axis=0)
-    rows = _content_spans(has_rows | (2 * bsub.sum(axis=1) > (x1 - x0)), min_gutter)
-    rows = [
-        (a + int(np.argmax(has_rows[a:b])), b - int(np.argmax(has_rows[a:b][::-1])))
-        for a, b in rows
-        if has_rows[a:b].any()
-    ]
-    if not rows:
+    """Recursive cut of a region (``mask`` placed at ``(x0, y0)`` in work pixels) into leaves.
+
+    Straight gutters first (near-horizontal before near-vertical, so rows read top to bottom),
+    then slanted ones, then, failing all, a thin frame line crossing the region.
+    """
+    h, w = mask.shape
+    con = maps.content[y0 : y0 + h, x0 : x0 + w] * mask
+    rows = np.flatnonzero(con.max(axis=1) > 0.25)
+    cols = np.flatnonzero(con.max(axis=0) > 0.25)
+    if rows.size == 0 or float(con.sum()) < maps.min_area:
         return
-    if len(rows) > 1:
-        for a, b in rows:
-            _xy_cut(content, bubble, (x0, y0 + a, x1, y0 + b), min_gutter, direction, leaves)
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    mask = mask[r0:r1, c0:c1]
+    x0, y0 = x0 + c0, y0 + r0
+    h, w = mask.shape
+    if depth >= 32:
+        leaves.append((x0, y0, mask, slanted))
         return
-    cols = _content_spans(has_cols | (2 * bsub.sum(axis=0) > (y1 - y0)), min_gutter)
-    cols = [
-        (a + int(np.argmax(has_cols[a:b])), b - int(np.argmax(has_cols[a:b][::-1])))
-        for a, b in cols
-        if has_cols[a:b].any()
-    ]
-    if len(cols) > 1:
-        if direction == "rtl":
-            cols = cols[::-1]
-        for a, b in cols:
-            _xy_cut(content, bubble, (x0 + a, y0, x0 + b, y1), min_gutter, direction, leaves)
+    win = (slice(y0, y0 + h), slice(x0, x0 + w))
+    m = mask.astype(np.float32)
+    planes = [m, maps.bubble[win] * m, maps.content[win] * m]
+    transposed = [np.ascontiguousarray(p.T) for p in planes]
+    found = None  # (vertical, (key, slope, offset)); keys rank cleanness, then horizontal
+    for slopes in ((0.0,), _SLOPES[1:]):
+        for vertical, ps in ((False, planes), (True, transposed)):
+            cut = _best_cut(ps, maps, slopes)
+            if cut is None:
+                continue
+            cut = ((cut[0][0], not vertical, *cut[0][1:]), *cut[1:])
+            if found is None or cut[0] > found[1][0]:
+                found = (vertical, cut)
+        if found is not None and found[1][0][0] >= 19:
+            break  # a clean straight gutter: no slanted line can do better
+    if found is None and maps.frame_lines:
+        ink = maps.ink[win] * m
+        for vertical, ps in ((False, [*planes, ink]), (True, [*transposed, ink.T.copy()])):
+            cut = _best_cut(ps, maps, _SLOPES[:7], ink=True)
+            cut = None if cut is None else ((cut[0][0], not vertical, *cut[0][1:]), *cut[1:])
+            if cut is not None and (found is None or cut[0] > found[1][0]):
+                found = (vertical, cut)
+    if found is None:
+        leaves.append((x0, y0, mask, slanted))
         return
-    (a, b), (c, d) = rows[0], cols[0]
-    leaves.append((x0 + c, y0 + a, x0 + d, y0 + b))
+    vertical, (_, slope, offset) = found
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    along, across = (xx, yy) if vertical else (yy, xx)
+    first = along - slope * across < offset
+    parts = [mask & first, mask & ~first]
+    if vertical and direction == "rtl":
+        parts = parts[::-1]
+    for part in parts:
+        _cut_region(maps, part, x0, y0, direction, slanted or slope != 0, leaves, depth + 1)
+
+
+def _framed_holes(ink: np.ndarray, min_area: float) -> list[tuple[int, int, int, int, float]]:
+    """Rectangular regions enclosed by frame lines: ``(x, y, w, h, area)`` in work pixels.
+
+    A hole of the dark-line mask is a frame's interior when it is nearly convex and nearly
+    fills its rotated bounding rectangle (a speech bubble's ellipse fills π/4 of it).
+    """
+    binary = (ink >= 0.5).astype(np.uint8)
+    # Frames are long straight lines; art drawn against them would cut their interiors into
+    # pieces, so only long horizontal and vertical ink runs are kept.
+    run = max(8, int(0.08 * min(ink.shape)))
+    lines = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+    lines |= cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
+    binary = cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    contours, hierarchy = cv2.findContours(binary, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    out = []
+    if hierarchy is None:
+        return out
+    for contour, link in zip(contours, hierarchy[0], strict=True):
+        if link[3] < 0:
+            continue  # an outer boundary, not a hole
+        area = float(cv2.contourArea(contour))
+        if area < min_area:
+            continue
+        hull = cv2.convexHull(contour)
+        hull_area = float(cv2.contourArea(hull))
+        (_, _), (rw, rh), _ = cv2.minAreaRect(hull)
+        if hull_area <= 0 or area / hull_area < 0.9 or hull_area / max(rw * rh, 1e-6) < 0.9:
+            continue
+        if len(cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)) != 4:
+            continue  # four straight sides, not a wavy horizon closing a sky
+        x, y, bw, bh = cv2.boundingRect(contour)
+        out.append((x, y, bw, bh, area))
+    return out
 
 
 def reading_order(
@@ -347,6 +512,62 @@ def _split_leaf(
     ]
 
 
+def _work_maps(
+    page: np.ndarray, content: np.ndarray, bubble: np.ndarray, scale: float
+) -> tuple[np.ndarray, ...]:
+    """Full-resolution masks → work-resolution fractions (area averages, so thin gutters and
+    frame lines survive as partial values)."""
+    h, w = content.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    gray = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+    ink = (gray < 100) & content
+    out = []
+    for m in (~content & ~bubble, bubble, content, ink):
+        f = m.astype(np.float32)
+        out.append(cv2.resize(f, size, interpolation=cv2.INTER_AREA) if scale < 1 else f)
+    return tuple(out)
+
+
+def _leaf_panel(
+    leaf: tuple[int, int, np.ndarray, bool],
+    content: np.ndarray,
+    scale: float,
+) -> tuple[tuple[int, int, int, int], np.ndarray, tuple[tuple[int, int], ...] | None] | None:
+    """A leaf's full-resolution box, region mask over that box, and polygon (slanted leaves)."""
+    x0, y0, mask, slanted = leaf
+    H, W = content.shape
+    grown = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8))
+    pad = 1
+    gx0, gy0 = x0 - pad, y0 - pad
+    big = np.zeros((mask.shape[0] + 2 * pad, mask.shape[1] + 2 * pad), np.uint8)
+    big[pad:-pad, pad:-pad] = grown
+    # Full-resolution window under the grown work mask.
+    fx0, fy0 = max(0, int(np.floor(gx0 / scale))), max(0, int(np.floor(gy0 / scale)))
+    fx1 = min(W, int(np.ceil((gx0 + big.shape[1]) / scale)))
+    fy1 = min(H, int(np.ceil((gy0 + big.shape[0]) / scale)))
+    if fx1 <= fx0 or fy1 <= fy0:
+        return None
+    ys = ((np.arange(fy0, fy1) + 0.5) * scale - gy0).astype(int).clip(0, big.shape[0] - 1)
+    xs = ((np.arange(fx0, fx1) + 0.5) * scale - gx0).astype(int).clip(0, big.shape[1] - 1)
+    region = big[ys][:, xs].astype(bool)
+    inside = content[fy0:fy1, fx0:fx1] & region
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if rows.size == 0:
+        return None
+    bx0, by0 = fx0 + int(cols[0]), fy0 + int(rows[0])
+    bx1, by1 = fx0 + int(cols[-1]) + 1, fy0 + int(rows[-1]) + 1
+    polygon = None
+    if slanted:
+        piece = inside.astype(np.uint8)
+        contours, _ = cv2.findContours(piece, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        hull = cv2.convexHull(np.concatenate(contours))
+        if cv2.contourArea(hull) < 0.95 * (bx1 - bx0) * (by1 - by0):
+            approx = cv2.approxPolyDP(hull, 0.01 * cv2.arcLength(hull, True), True)
+            polygon = tuple((int(px) + fx0, int(py) + fy0) for px, py in approx[:, 0])
+    window = region[by0 - fy0 : by1 - fy0, bx0 - fx0 : bx1 - fx0]
+    return (bx0, by0, bx1, by1), window, polygon
+
+
 def detect_panels(
     page: np.ndarray,
     *,
@@ -356,6 +577,9 @@ def detect_panels(
     min_panel_area: float | None = None,
     remove_bubbles: bool = True,
     fallback: bool = True,
+    gutter_fraction: float = 0.8,
+    frame_lines: bool = True,
+    insets: bool = True,
 ) -> list[Panel]:
     """Find the panels of a comic page, in reading order.
 
@@ -364,10 +588,16 @@ def detect_panels(
     page : (H, W, 3) uint8 (BGR as OpenCV decodes it)
     direction : {"ltr", "rtl"}, reading direction within a row of panels (RTL for manga)
     tolerance : float, neighbour step of the gutter flood fill (see :func:`gutter_mask`)
-    min_gutter : int >= 1, fewest empty rows/columns that separate two panels
+    min_gutter : int >= 1, narrowest gutter in page pixels
     min_panel_area : float or None, smallest panel in pixels; default ``0.005 * H * W``
     remove_bubbles : set speech bubbles aside before cutting (see :func:`speech_bubbles`)
-    fallback : split XY-cut leaves into their large non-nested connected pieces
+    fallback : split leaves into their large, well separated connected pieces (staggered
+        layouts no straight line separates)
+    gutter_fraction : float in (0.5, 1], share of a cut line's pixels (bubbles aside) that must
+        be gutter; below 1 so art, hair or a leaf crossing the gutter does not join two panels
+    frame_lines : split a region along a thin dark line crossing it (panels divided only by a
+        frame line)
+    insets : report regions enclosed by a rectangular frame inside a panel as their own panels
 
     Returns
     -------
@@ -377,6 +607,8 @@ def detect_panels(
     _check_direction(direction)
     if int(min_gutter) != min_gutter or min_gutter < 1:
         raise ValueError(f"min_gutter: expected an integer >= 1, got {min_gutter!r}")
+    if not 0.5 < gutter_fraction <= 1:
+        raise ValueError(f"gutter_fraction: expected a value in (0.5, 1], got {gutter_fraction!r}")
     h, w = page.shape[:2]
     if min_panel_area is None:
         min_panel_area = 0.005 * h * w
@@ -392,28 +624,127 @@ def detect_panels(
             ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))
             bubble = cv2.dilate(found.astype(np.uint8), ring).astype(bool)
             content &= ~bubble
-    # Specks (JPEG ringing, text crumbs) must not block a gutter.
+    # Specks (JPEG ringing, text crumbs, page numbers' dots) are not content.
     n, labels, stats, _ = cv2.connectedComponentsWithStats(content.astype(np.uint8), connectivity=8)
     speck = max(16.0, 2e-5 * h * w)
     small = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] < speck)
     small = small[small > 0]
     if small.size:
         content &= ~np.isin(labels, small)
-    leaves: list[tuple[int, int, int, int]] = []
-    _xy_cut(content, bubble, (0, 0, w, h), int(min_gutter), direction, leaves)
-    panels = []
+    scale = min(1.0, _WORK_SIZE / max(h, w))
+    sep, bub, con, ink = _work_maps(page, content, bubble, scale)
+    maps = _Maps(
+        sep=sep,
+        bubble=bub,
+        content=con,
+        ink=ink,
+        min_area=0.5 * min_panel_area * scale * scale,
+        threshold=float(gutter_fraction),
+        min_run=max(1, round(min_gutter * scale)),
+        ink_width=max(3, round(0.012 * max(h, w) * scale)),
+        frame_lines=frame_lines,
+    )
+    leaves: list[tuple[int, int, np.ndarray, bool]] = []
+    _cut_region(maps, np.ones(con.shape, bool), 0, 0, direction, False, leaves)
+    holes = _framed_holes(ink, 2 * maps.min_area) if insets else []
+    solid = content | bubble
+    panels: list[Panel] = []
     for leaf in leaves:
-        x0, y0, x1, y1 = leaf
+        shaped = _leaf_panel(leaf, content, scale)
+        if shaped is None:
+            continue
+        (x0, y0, x1, y1), region, polygon = shaped
         if (x1 - x0) * (y1 - y0) < min_panel_area:
             continue
-        pieces = (
-            _split_leaf(content | bubble, leaf, min_panel_area, direction) if fallback else None
-        )
+        inner = _holes_in(holes, (x0, y0, x1, y1), scale, direction)
+        limit = max(2, round(0.012 * max(h, w)))
+        if inner is not None and inner[1]:
+            # Frames tile the leaf: panels split only by frame lines, or joined by art.
+            for b in inner[0]:
+                panels.append(
+                    Panel(*_grow_to_frame(content, b, (x0, y0, x1, y1), limit), "frame", 0.9)
+                )
+            continue
+        pieces = None
+        if fallback and polygon is None:
+            pieces = _split_leaf(solid, (x0, y0, x1, y1), min_panel_area, direction)
         if pieces is None:
-            panels.append(Panel(x0, y0, x1 - x0, y1 - y0, "xy-cut", 1.0))
+            panels.append(Panel(x0, y0, x1 - x0, y1 - y0, "cut", 1.0, polygon))
         else:
             panels.extend(Panel(a, b, c - a, d - b, "contour", 0.8) for a, b, c, d in pieces)
+        if inner is not None:
+            for b in inner[0]:
+                panels.append(
+                    Panel(*_grow_to_frame(content, b, (x0, y0, x1, y1), limit), "inset", 0.7)
+                )
     return panels
+
+
+def _grow_to_frame(
+    content: np.ndarray,
+    box: tuple[int, int, int, int],
+    bounds: tuple[int, int, int, int],
+    limit: int,
+) -> tuple[int, int, int, int]:
+    """A frame interior's box grown over its frame: each side moves out while the line just
+    outside is mostly content, by at most ``limit`` pixels and never past ``bounds``."""
+    x, y, w, h = box
+    x0, y0, x1, y1 = x, y, x + w, y + h
+    bx0, by0, bx1, by1 = bounds
+    for _ in range(limit):
+        moved = False
+        if x0 > bx0 and content[y0:y1, x0 - 1].mean() > 0.5:
+            x0, moved = x0 - 1, True
+        if y0 > by0 and content[y0 - 1, x0:x1].mean() > 0.5:
+            y0, moved = y0 - 1, True
+        if x1 < bx1 and content[y0:y1, x1].mean() > 0.5:
+            x1, moved = x1 + 1, True
+        if y1 < by1 and content[y1, x0:x1].mean() > 0.5:
+            y1, moved = y1 + 1, True
+        if not moved:
+            break
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _holes_in(
+    holes: list[tuple[int, int, int, int, float]],
+    box: tuple[int, int, int, int],
+    scale: float,
+    direction: str,
+) -> tuple[list[tuple[int, int, int, int]], bool] | None:
+    """Framed holes inside a leaf box (full-resolution boxes in reading order) and whether they
+    tile it (True: they replace the leaf; False: insets). None when there are none."""
+    x0, y0, x1, y1 = box
+    area = (x1 - x0) * (y1 - y0)
+    slack = 2 / scale + 2
+    inside = []
+    for hx, hy, hw, hh, _ in holes:
+        fx0, fy0 = hx / scale, hy / scale
+        fx1, fy1 = (hx + hw) / scale, (hy + hh) / scale
+        if fx0 < x0 - slack or fy0 < y0 - slack or fx1 > x1 + slack or fy1 > y1 + slack:
+            continue
+        b = (
+            max(x0, round(fx0)),
+            max(y0, round(fy0)),
+            min(x1, round(fx1)) - max(x0, round(fx0)),
+            min(y1, round(fy1)) - max(y0, round(fy0)),
+        )
+        if b[2] <= 0 or b[3] <= 0 or b[2] * b[3] > 0.7 * area:
+            continue  # the leaf's own frame
+        touching = (fx0 < x0 + slack) + (fy0 < y0 + slack) + (fx1 > x1 - slack) + (fy1 > y1 - slack)
+        inside.append((b, touching))
+    tiles = [b for b, _ in inside]
+    covered = sum(b[2] * b[3] for b in tiles)
+    if len(tiles) >= 2 and covered >= 0.75 * area:
+        order = reading_order(tiles, direction=direction)  # type: ignore[arg-type]
+        return [tiles[i] for i in order], True
+    # An inset touches at most two sides of its panel (a corner); a region closed by the frame
+    # on three sides and an art line on the fourth is part of the picture.
+    inside = [b for b, touching in inside if touching <= 2]
+    if not inside:
+        return None
+    order = reading_order(inside, direction=direction)  # type: ignore[arg-type]
+    return [inside[i] for i in order], False
 
 
 def _as_box(panel) -> list[int]:
@@ -444,7 +775,8 @@ def panels_to_kumiko(
 
     Returns
     -------
-    ``{"filename": str, "size": [w, h], "panels": [[x, y, w, h], ...]}`` (+ ``"numbering"``),
+    ``{"filename": str, "size": [w, h], "panels": [[x, y, w, h], ...]}`` (+ ``"numbering"``;
+    + ``"polygons"``, one ``[[x, y], ...]`` or None per panel, when any panel has a polygon),
     plain Python ints, ready for ``json.dumps``.
     """
     if not isinstance(filename, str):
@@ -457,7 +789,14 @@ def panels_to_kumiko(
     out: dict = {"filename": filename, "size": size}
     if numbering is not None:
         out["numbering"] = numbering
+    panels = list(panels)
     out["panels"] = [_as_box(p) for p in panels]
+    polygons = [getattr(p, "polygon", None) for p in panels]
+    if any(polygons):
+        # Not in kumiko's format (readers ignore it): a panel's outline where it is no rectangle.
+        out["polygons"] = [
+            None if poly is None else [[int(x), int(y)] for x, y in poly] for poly in polygons
+        ]
     return out
 
 
@@ -477,6 +816,10 @@ def draw_panels(
     out = _check_page(page).copy()
     for i, p in enumerate(panels):
         x, y, w, h = _as_box(p)
-        cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), colour, thickness)
+        polygon = getattr(p, "polygon", None)
+        if polygon is not None:
+            cv2.polylines(out, [np.array(polygon, np.int32)], True, colour, thickness)
+        else:
+            cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), colour, thickness)
         cv2.putText(out, str(i + 1), (x + 4, y + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, colour, 2)
     return out

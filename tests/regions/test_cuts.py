@@ -245,3 +245,73 @@ def test_concatenate_checks_widths():
     b = row_statistics(np.zeros((3, 5, 3), np.uint8))
     with pytest.raises(ValueError, match="parts"):
         RowStatistics.concatenate([a, b])
+
+
+def _two_panel_strip(gutter, width=300):
+    """Two bordered panels and a 90-px gap on a white, tinted or graded gutter."""
+    h = 700
+    strip = np.empty((h, width, 3), np.uint8)
+    if gutter == "gradient":
+        strip[:] = np.linspace(250, 170, h).astype(np.uint8)[:, None, None]
+    else:
+        strip[:] = (255, 255, 255) if gutter == "white" else (190, 220, 160)
+    truth = [(20, 40, width - 40, 260), (20, 390, width - 40, 270)]
+    for x, y, w, hh in truth:
+        strip[y : y + hh, x : x + w] = (70, 120, 200)
+        strip[y : y + 4, x : x + w] = strip[y + hh - 4 : y + hh, x : x + w] = 0
+        strip[y : y + hh, x : x + 4] = strip[y : y + hh, x + w - 4 : x + w] = 0
+        cv2.circle(strip, (x + w // 2, y + hh // 2), 30, (20, 200, 240), -1)
+    return strip, truth
+
+
+@pytest.mark.parametrize("gutter", ["white", "tinted", "gradient"])
+@pytest.mark.parametrize("bridge", ["bubble", "art"])
+def test_a_bubble_or_art_across_the_gap_does_not_join_cuts(gutter, bridge):
+    strip, truth = _two_panel_strip(gutter)
+    if bridge == "bubble":  # a tall bubble from one panel's bottom to the next one's top
+        cv2.ellipse(strip, (150, 345), (55, 75), 0, 0, 360, (255, 255, 255), -1)
+        cv2.ellipse(strip, (150, 345), (55, 75), 0, 0, 360, (0, 0, 0), 3)
+        cv2.putText(strip, "OH", (130, 350), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
+    else:  # hair and an arm reaching down into the next panel
+        cv2.ellipse(strip, (90, 340), (18, 80), 10, 0, 360, (30, 30, 30), -1)
+        for dx in (-10, 0, 12):
+            cv2.line(strip, (200 + dx, 280), (205 + 2 * dx, 410), (10, 10, 10), 4)
+    strip = _jpeg(strip, 85)
+    found = detect_cuts(strip)
+    assert len(found) == 2, found
+    assert evaluate_panels([found], [truth])["f1"] == 1.0
+    assert len(detect_cuts(strip, bridges=False)) == 1  # the bridge joined them before
+
+
+def test_a_narrow_figure_on_a_frameless_panel_stays_whole():
+    strip = np.full((800, 300, 3), 255, np.uint8)
+    strip[100:700, 120:180] = (60, 60, 60)  # a tall, narrow figure: as narrow everywhere
+    cv2.circle(strip, (150, 110), 35, (60, 60, 60), -1)
+    strip[390:420, 140:160] = 255
+    strip[390:420, 148:152] = (60, 60, 60)  # a thin waist
+    found = detect_cuts(strip)
+    assert len(found) == 1 and found[0].h >= 600
+
+
+@pytest.mark.slow
+def test_a_300000_row_strip_is_cut_slice_by_slice(tmp_path):
+    """A very tall episode (60 slices of 5,000 rows): statistics slice by slice, the cuts of
+    every repeated panel, and overlays in viewable pieces."""
+    from storage.comics import Episode, StripOverlay
+    from tasks.comics import ComicsConfig, episode_cuts
+
+    width, rows = 48, 5000
+    piece = np.full((rows, width, 3), (200, 225, 240), np.uint8)  # a tinted gutter
+    for y in range(200, rows - 300, 1000):  # four panels a slice, 700 rows each
+        piece[y : y + 700, 4 : width - 4] = (40, 90, 160)
+        piece[y + 300 : y + 330, 10:30] = 250
+    for i in range(60):
+        cv2.imwrite(str(tmp_path / f"{i + 1}.png"), piece)
+    episode = Episode(tmp_path)
+    assert episode.size == (width, 300_000)
+    cfg = ComicsConfig()
+    overlay = StripOverlay(episode.index, max_width=cfg.overlay_width)
+    cuts = episode_cuts(episode, cfg, overlay)
+    assert len(cuts) == 60 * 5
+    assert all(c.h == 700 for c in cuts)
+    assert overlay.n_pieces == -(-300_000 // cfg.overlay_piece_height)
