@@ -1,0 +1,114 @@
+"""torchvision, importable beside a CPU-only torch build.
+
+Why this exists: the torch pinned here (2.13.0) is, on this project's build machines, a CPU-only
+wheel (`2.13.0+cpu`), while PyPI's `torchvision==0.28.0` for Linux x86_64 is the CUDA build
+(`0.28.0+cu130`): its `_C.so` links `libtorch_cuda.so` and `libc10_cuda.so`, which a CPU torch
+does not ship, so the extension fails to load and `import torchvision` then dies in
+`_meta_registrations.py` with "operator torchvision::nms does not exist" (0.28 registers fake
+kernels for `nms`/`qnms` unconditionally). Everything Mask R-CNN needs from the extension is two
+operators: `roi_align`, for which torchvision already falls back to its own pure-PyTorch
+`_roi_align` when the extension is missing (wrapped in a lazy `torch.compile`, which we undo:
+compiling costs minutes of CPU and a C++ compiler), and `nms`, which has no fallback.
+
+`import_torchvision()` therefore first tries to load the extension exactly as torchvision would.
+If it loads (a CUDA torch from PyPI, a matching CPU torchvision, the GPU machines), torchvision is
+imported untouched and its native kernels run. If not, it defines the `torchvision::nms` and
+`torchvision::qnms` schemas with a pure-PyTorch greedy NMS before importing torchvision, and lets
+`torchvision.ops.nms` call it. Everything else in torchvision that needs the extension (deformable
+convs, roi_pool, the video/image decoders) still raises torchvision's own "Couldn't load custom
+C++ ops" error: regionflow does not use them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import torch
+
+_FALLBACK: torch.library.Library | None = None
+# None until import_torchvision() has run; then whether torchvision's own kernels are in use.
+NATIVE_OPS: bool | None = None
+
+
+def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+    """Greedy non-maximum suppression, torchvision's semantics, in plain PyTorch.
+
+    boxes (N, 4) float x1, y1, x2, y2; scores (N,) float. Returns the int64 indices kept, by
+    decreasing score (ties in input order). A box is dropped when its IoU with a kept,
+    higher-scoring box is > iou_threshold.
+    """
+    if boxes.ndim != 2 or boxes.shape[-1] != 4:
+        raise ValueError(f"boxes: expected (N, 4), got {tuple(boxes.shape)}")
+    if scores.ndim != 1 or scores.shape[0] != boxes.shape[0]:
+        raise ValueError(f"scores: expected ({boxes.shape[0]},), got {tuple(scores.shape)}")
+    if boxes.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.int64, device=boxes.device)
+    order = torch.argsort(scores, descending=True, stable=True)
+    b = boxes[order].float()
+    area = (b[:, 2] - b[:, 0]).clamp(min=0) * (b[:, 3] - b[:, 1]).clamp(min=0)
+    lt = torch.maximum(b[:, None, :2], b[None, :, :2])
+    rb = torch.minimum(b[:, None, 2:], b[None, :, 2:])
+    inter = (rb - lt).clamp(min=0).prod(dim=-1)
+    iou = inter / (area[:, None] + area[None, :] - inter).clamp(min=torch.finfo(b.dtype).tiny)
+    suppresses = (iou > iou_threshold).triu(diagonal=1).cpu().numpy()
+    keep = np.ones(b.shape[0], dtype=bool)
+    for i in range(b.shape[0]):  # greedy by nature; N is a few hundred boxes per level here
+        if keep[i]:
+            keep[i + 1 :] &= ~suppresses[i, i + 1 :]
+    return order[torch.from_numpy(keep).to(order.device)]
+
+
+def _no_qnms(dets: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+    raise NotImplementedError("torchvision::qnms: quantized NMS needs torchvision's C++ ops")
+
+
+def _extension_loads() -> bool:
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("torchvision is not installed (pip install torchvision==0.28.0)")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    libraries = sorted(folder.glob("_C.*so")) + sorted(folder.glob("_C.*pyd"))
+    if not libraries:
+        return False
+    try:
+        torch.ops.load_library(str(libraries[0]))
+    except (OSError, RuntimeError):
+        return False
+    return True
+
+
+def import_torchvision() -> ModuleType:
+    """`import torchvision`, with the pure-PyTorch NMS where the C++ extension cannot load."""
+    global _FALLBACK, NATIVE_OPS
+    if "torchvision" in sys.modules:
+        return sys.modules["torchvision"]
+    NATIVE_OPS = _extension_loads()
+    if not NATIVE_OPS and _FALLBACK is None:
+        library = torch.library.Library("torchvision", "DEF")
+        library.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        library.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        library.impl("nms", nms, "CompositeExplicitAutograd")
+        library.impl("qnms", _no_qnms, "CompositeExplicitAutograd")
+        _FALLBACK = library
+    import torchvision
+    import torchvision.ops.boxes
+
+    if not NATIVE_OPS:
+        # ops.boxes.nms asserts the extension before calling torch.ops.torchvision.nms; ours
+        # is registered, so skip the assertion for the functions that only need nms.
+        torchvision.ops.boxes._assert_has_ops = _assert_nms_only
+        # torchvision wraps its pure-PyTorch RoIAlign in a lazy torch.compile: on first call
+        # Inductor generates and builds C++ kernels (minutes of CPU, a compiler needed) and
+        # recompiles for new shapes. Eager is what a fallback should be.
+        # (the module, not the function torchvision.ops re-exports under the same name)
+        roi_align = sys.modules["torchvision.ops.roi_align"]
+        roi_align._roi_align = getattr(roi_align._roi_align, "__wrapped__", roi_align._roi_align)
+    return torchvision
+
+
+def _assert_nms_only() -> None:
+    """torchvision.ops.boxes' extension check, satisfied by the pure-PyTorch nms/qnms schemas."""
