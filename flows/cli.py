@@ -178,9 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     from flows.comics import add_comics_parsers
+    from flows.parts import add_parts_parsers
     from flows.serve import add_serve_parser
 
     add_comics_parsers(sub)
+    add_parts_parsers(sub)
     add_serve_parser(sub)
     return parser
 
@@ -388,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_evaluate(args)
         if args.command == "import-weights":
             return cmd_import_weights(args)
-        if args.command in ("cuts", "panels"):
+        if args.command in ("cuts", "panels", "parts"):
             return args.handler(args)
         if args.command == "serve":
             from flows.serve import cmd_serve
