@@ -155,10 +155,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("gt_dir", type=Path, help="ground-truth region maps")
     ev.add_argument(
+        "--store",
         "-o",
         "--output",
+        dest="output",
         default="./regionflow-eval",
-        help="where the report goes (default ./regionflow-eval)",
+        help="where the report goes, a folder (default ./regionflow-eval); -o/--output are other "
+        "names for it",
+    )
+    ev.add_argument(
+        "--verbose", action="store_true", help="also print Prefect's temporary-server lines"
     )
     ev.add_argument(
         "--tolerance-px",
@@ -333,8 +339,10 @@ def cmd_visualize(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from flows.comics import quiet_temporary_server
     from tasks.evaluate import evaluate_folders
 
+    quiet_temporary_server(args.verbose)
     result = evaluate_folders(
         args.pred_dir, args.gt_dir, args.output, tolerance_px=args.tolerance_px
     )

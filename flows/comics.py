@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import PurePosixPath
 
 from prefect import flow
@@ -55,14 +56,16 @@ def comic_panels(
     dask_address: str | None = None,
     lock_wait: float = 0.0,
 ) -> dict:
-    """Find the panels of every page in reading order, write `<output>/panels/<page>/` and
-    kumiko's `<output>/panels/panels.json`; with `checkpoint`, regions of every panel too."""
+    """Find the panels of every page in reading order, write `<output>/panels/<page path>/`,
+    the index `<output>/panels/index.csv` and kumiko's `<output>/panels/panels.json`; with
+    `checkpoint`, regions of every panel too."""
     cfg = ComicsConfig.from_dict(config).to_dict()
     with StoreLock(Store(output), wait=lock_wait, purpose="comic-panels"):
         result = split_pages(output, pages, cfg)
+        # Unique flat names for the export folder: the page's output folder, `/` → `--`.
         crops = {
-            f"{page}-{PurePosixPath(c).stem}": c
-            for page, info in result["pages"].items()
+            f"{info['folder'].replace('/', '--')}-{PurePosixPath(c).stem}": c
+            for info in result["pages"].values()
             for c in info["crops"]
         }
         if checkpoint and crops:
@@ -90,8 +93,41 @@ def export_crops(
 
 
 # command line ---------------------------------------------------------------------------------
+class _TemporaryServerLines(logging.Filter):
+    """Drops Prefect's "Starting/Stopping temporary server on ..." lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "temporary server" not in str(record.msg)
+
+
+def quiet_temporary_server(verbose: bool = False) -> None:
+    """Hide the embedded Prefect server's start and stop lines unless ``verbose``.
+
+    They come from the ``prefect`` logger itself (not a child), so a filter there drops just
+    them; flow and task logs are untouched.
+    """
+    logger = logging.getLogger("prefect")
+    for f in [f for f in logger.filters if isinstance(f, _TemporaryServerLines)]:
+        logger.removeFilter(f)
+    if not verbose:
+        logger.addFilter(_TemporaryServerLines())
+
+
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", required=True, help="output store (folder or URL)")
+    from storage.store import default_store_url
+
+    parser.add_argument(
+        "--store",
+        "-o",
+        "--output",
+        dest="output",
+        default=default_store_url(),
+        help="output store, a folder or fsspec URL (default: $REGIONFLOW_STORE or "
+        "./regionflow-store); -o/--output are other names for it",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print Prefect's temporary-server lines"
+    )
     parser.add_argument(
         "--checkpoint",
         help="also extract the regions of every crop with this model (as `regionflow extract`)",
@@ -105,7 +141,7 @@ def add_comics_parsers(subparsers) -> None:
         "cuts",
         help="webtoon episode (folder of numbered slices) → cuts: crops, JSON, debug overlay",
         description="Link an episode's slices in numeric order (1, 2, ..., 10), find the cuts "
-        "between gutters and write OUT/cuts/<episode>/: 001.png, 002.png, ... (top to bottom), "
+        "between gutters and write STORE/cuts/<episode>/: 001.png, 002.png, ... (top to bottom), "
         "cuts.json (boxes x,y,w,h in strip pixels, kind, confidence, strip size) and overlay.png. "
         "An episode already done with the same slices and options is skipped.",
     )
@@ -133,9 +169,12 @@ def add_comics_parsers(subparsers) -> None:
     panels = subparsers.add_parser(
         "panels",
         help="comic pages → panels in reading order: crops, kumiko JSON, debug overlays",
-        description="Find the panels of every page and write OUT/panels/<page>/: 01.png, 02.png, "
-        "... in reading order, panels.json (kumiko: filename, size, panels [[x,y,w,h], ...]) and "
-        "overlay.png; OUT/panels/panels.json lists every page. Pages already done are skipped.",
+        description="Find the panels of every page and write STORE/panels/<page path>/ (the "
+        "page's path relative to the working directory, file name included): 01.png, 02.png, "
+        "... in reading order, panels.json (kumiko: filename = the page's path as given, size, "
+        "panels [[x,y,w,h], ...], polygons of slanted panels) and overlay.png; "
+        "STORE/panels/index.csv maps every input to its outputs and STORE/panels/panels.json "
+        "lists every page. Pages already done are skipped.",
     )
     panels.add_argument("pages", nargs="+", help="page files, folders or globs")
     panels.add_argument("--rtl", action="store_true", help="read right to left (manga)")
@@ -162,6 +201,7 @@ def cmd_cuts(args: argparse.Namespace) -> int:
     config = {k: v for k, v in options.items() if v is not None}
     ComicsConfig.from_dict(config)  # bad options fail before any flow starts
     list_slices(args.episode)
+    quiet_temporary_server(args.verbose)
     result = webtoon_cuts(
         str(args.episode),
         args.output,
@@ -187,6 +227,7 @@ def cmd_panels(args: argparse.Namespace) -> int:
 
     config = {"direction": "rtl"} if args.rtl else {}
     list_pages(args.pages)
+    quiet_temporary_server(args.verbose)
     result = comic_panels(
         [str(p) for p in args.pages],
         args.output,
@@ -201,8 +242,9 @@ def cmd_panels(args: argparse.Namespace) -> int:
         f"\npanels: {len(pages)} pages, {sum(len(p['panels']) for p in pages.values())} panels "
         f"({result['computed']} computed, {result['reused']} unchanged)"
     )
-    for name, info in pages.items():
-        print(f"  {name:<24} {len(info['panels']):>3} panels  {info['source']}")
-    print(f"json: {result['json']}")
+    for given, info in pages.items():
+        print(f"  {given}  →  {info['folder']}/  ({len(info['panels'])} panels)")
+    print(f"json:  {result['json']}")
+    print(f"index: {result['index']}")
     _print_regions(result)
     return 0

@@ -10,9 +10,14 @@ Layout under the output store::
     panels/<page>/01.png, 02.png, ...      one crop per panel, in reading order
     panels/<page>/overlay.png              the page with numbered boxes
     panels/<page>/panels.json              kumiko's layout: {filename, size, numbering, panels}
-    panels/panels.json                     kumiko's list: every page under panels/
+                                           (+ polygons of non-rectangular panels)
+    panels/index.csv                       input path as given → source, sha256, outputs
+    panels/panels.json                     kumiko's list: every indexed page
     records/comics-cuts/<episode>.json     completion records (written after the JSON)
-    records/comics-panels/<page>.json
+    records/comics-panels/<record id>.json
+
+``<page>`` is the page's path relative to the working directory (or without its root), file
+name included: ``pages/ch1/001.jpg`` → ``panels/pages/ch1/001.jpg/``.
 
 An episode is read lazily: slice sizes come from the file headers, and :class:`Episode` decodes a
 slice only when its rows are needed, so a 50,000-row strip is never held whole.
@@ -20,13 +25,16 @@ slice only when its rows are needed, so a 50,000-row strip is never held whole.
 
 from __future__ import annotations
 
+import csv
 import glob
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +54,7 @@ CUTS_STAGE = "comics-cuts"
 PANELS_STAGE = "comics-panels"
 CUTS_JSON = "cuts.json"
 PANELS_JSON = "panels.json"
+INDEX_CSV = "index.csv"
 _READ_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION  # headers report raw sizes too
 _PANEL_COLOUR = (0, 0, 255)
 _FRAGMENT_COLOUR = (0, 165, 255)
@@ -307,46 +316,87 @@ def read_episode_cuts(store: Store, name: str) -> dict[str, Any]:
 
 
 # pages ----------------------------------------------------------------------------------------
-def list_pages(inputs: Iterable[str]) -> list[Path]:
-    """Page files from files, folders (searched recursively, natural order) and globs.
+@dataclass(frozen=True)
+class PageInput:
+    """One page as the command line named it.
 
-    Order follows the inputs; a page named twice is listed once.
+    ``given`` is the path as given (a folder argument joined with the file's path under it, or
+    a glob's match), written as the page's kumiko ``filename``; ``path`` is where it is read;
+    ``name`` is its output folder under ``panels/``, from its relative path (see
+    :func:`page_output_name`).
     """
-    found: list[Path] = []
+
+    given: str
+    path: Path
+    name: str
+
+
+def page_output_name(path: str | os.PathLike[str]) -> str:
+    """The output folder (``a/b/001.jpg``, POSIX) of a page: its path relative to the working
+    directory, or without its root when it lies outside; each part made safe. The file name is
+    kept whole, so ``001.jpg`` and ``001.png`` never share a folder, and no ``-2`` is added."""
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        try:
+            p = p.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            p = Path(*p.parts[1:])
+    parts = [safe_name(part) for part in p.parts if part not in ("", ".")]
+    if not parts:
+        raise ValueError(f"pages: {path!r} names no file")
+    return "/".join(parts)
+
+
+def page_inputs(inputs: Iterable[str]) -> list[PageInput]:
+    """Pages from files, folders (searched recursively, natural order) and globs.
+
+    Order follows the inputs; a page named twice (by any spelling) is listed once, under its
+    first spelling. Two different files whose output names collide are an error.
+    """
+    found: list[tuple[str, Path]] = []
     for item in inputs:
+        item = str(item)
         path = Path(item).expanduser()
         if path.is_dir():
-            found += sorted(
+            files = sorted(
                 (p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
                 key=lambda p: natural_key(str(p.relative_to(path))),
             )
+            base = item.rstrip("/") or "/"
+            found += [(f"{base}/{p.relative_to(path).as_posix()}", p) for p in files]
         elif path.is_file():
-            found.append(path)
+            found.append((item, path))
         else:
-            matches = sorted(glob.glob(item, recursive=True), key=natural_key)
-            files = [Path(m) for m in matches if Path(m).is_file()]
+            matches = sorted(glob.glob(os.path.expanduser(item), recursive=True), key=natural_key)
+            files = [m for m in matches if Path(m).is_file()]
             if not files:
                 raise FileNotFoundError(f"pages: {item} matches no file")
-            found += files
+            found += [(m, Path(m)) for m in files]
     if not found:
         raise FileNotFoundError("pages: no image files found")
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique
+    seen: dict[Path, PageInput] = {}
+    names: dict[str, str] = {}
+    for given, path in found:
+        key = path.resolve()
+        if key in seen:
+            continue
+        name = page_output_name(path)
+        if name in names:
+            raise ValueError(f"pages: {names[name]!r} and {given!r} would share outputs {name!r}")
+        names[name] = given
+        seen[key] = PageInput(given, path, name)
+    return list(seen.values())
 
 
-def page_names(paths: Sequence[Path]) -> list[str]:
-    """One output folder name per page: its file stem, made safe, `-2`, `-3`... on repeats."""
-    names: list[str] = []
-    used: set[str] = set()
-    for path in paths:
-        base = safe_name(path.stem)
-        name, n = base, 1
-        while name in used:
-            n += 1
-            name = f"{base}-{n}"
-        used.add(name)
-        names.append(name)
-    return names
+def list_pages(inputs: Iterable[str]) -> list[Path]:
+    """The page files of :func:`page_inputs`, as given (not resolved)."""
+    return [page.path for page in page_inputs(inputs)]
+
+
+def record_id(name: str) -> str:
+    """A completion-record id for an output name holding ``/`` (records are flat files)."""
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{name.replace('/', '--')}-{digest}"
 
 
 def page_digest(path: Path) -> str:
@@ -386,14 +436,38 @@ def read_page_panels(store: Store, name: str) -> dict[str, Any]:
     return store.read_json(PANELS, name, PANELS_JSON)
 
 
-def write_panels_index(store: Store) -> str:
-    """`panels/panels.json`: kumiko's list of pages, for every page folder under `panels/`."""
+INDEX_COLUMNS = ("input", "source", "sha256", "folder", "json", "overlay", "panels", "crops")
+
+
+def read_panels_index(store: Store) -> list[dict[str, str]]:
+    """Rows of `panels/index.csv` (empty when there is none)."""
+    if not store.exists(PANELS, INDEX_CSV):
+        return []
+    text = store.read_bytes(PANELS, INDEX_CSV).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def write_panels_index(store: Store, rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """`panels/index.csv` (one row per input page: where it came from, where its outputs are)
+    and kumiko's `panels/panels.json` (every indexed page).
+
+    ``rows`` (this run's pages) replace earlier rows of the same output folder; earlier pages
+    stay listed. Returns the two files' URLs.
+    """
+    mine = {str(r["folder"]) for r in rows}
+    merged = [r for r in read_panels_index(store) if r["folder"] not in mine]
+    merged += [{k: str(r[k]) for k in INDEX_COLUMNS} for r in rows]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=INDEX_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(merged)
+    store.write_bytes(buffer.getvalue().encode(), PANELS, INDEX_CSV)
     pages = []
-    for name in sorted(store.listdir(PANELS), key=natural_key):
-        if store.exists(PANELS, name, PANELS_JSON):
-            pages.append(read_page_panels(store, name))
+    for r in merged:
+        if store.exists(PANELS, r["folder"], PANELS_JSON):
+            pages.append(read_page_panels(store, r["folder"]))
     store.write_bytes(json.dumps(pages, indent=1).encode(), PANELS, PANELS_JSON)
-    return store.url_of(PANELS, PANELS_JSON)
+    return {"json": store.url_of(PANELS, PANELS_JSON), "index": store.url_of(PANELS, INDEX_CSV)}
 
 
 # completion -----------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ class ComicsConfig:
     """Options of `regionflow cuts` and `regionflow panels` (see `regions.cuts`, `regions.panels`).
 
     Cut fields follow ``regions.cuts.detect_cuts``; ``panel_*`` fields and ``direction``,
-    ``min_panel_area``, ``remove_bubbles``, ``fallback`` follow ``regions.panels.detect_panels``.
+    ``min_panel_area``, ``remove_bubbles``, ``fallback``, ``gutter_fraction``, ``frame_lines``,
+    ``insets`` follow ``regions.panels.detect_panels``.
     """
 
     # linking the slices of an episode
@@ -55,6 +56,9 @@ class ComicsConfig:
     min_panel_area: float | None = None  # None: 0.5 % of the page
     remove_bubbles: bool = True
     fallback: bool = True
+    gutter_fraction: float = 0.8  # share of a cut line that must be gutter (art may cross)
+    frame_lines: bool = True  # split along a thin frame line where there is no gutter
+    insets: bool = True  # closed frames inside a panel are panels of their own
     # debug overlays of strips
     overlay_width: int = 480
     overlay_piece_height: int = 4096
@@ -118,6 +122,9 @@ class ComicsConfig:
             "min_panel_area": self.min_panel_area,
             "remove_bubbles": self.remove_bubbles,
             "fallback": self.fallback,
+            "gutter_fraction": self.gutter_fraction,
+            "frame_lines": self.frame_lines,
+            "insets": self.insets,
         }
 
     def cuts_fingerprint(self) -> str:
@@ -221,34 +228,61 @@ def page_panels(
 
 @task(name="split-pages")
 def split_pages(store_url: str, pages: Sequence[str], config: dict) -> dict:
-    """Comic pages → `panels/<page>/`: crops in reading order, overlay, kumiko panels.json."""
+    """Comic pages → `panels/<page path>/`: crops in reading order, overlay, kumiko
+    panels.json (``filename``: the input path as given); `panels/index.csv` maps them."""
     store, cfg, log = Store(store_url), ComicsConfig.from_dict(config), stage_logger("comics")
-    paths = store_comics.list_pages(pages)
-    config_fp, out, computed = cfg.panels_fingerprint(), {}, 0
-    for path, name in zip(paths, store_comics.page_names(paths), strict=True):
-        expected = {"input": store_comics.page_digest(path), "config": config_fp}
-        if not store_comics.is_complete(store, store_comics.PANELS_STAGE, name, expected):
-            image = store_comics.read_page(path)
-            boxes, overlay, kumiko = page_panels(image, path.name, cfg)
-            store_comics.write_page_panels(store, name, image, boxes, overlay, kumiko)
+    inputs = store_comics.page_inputs(pages)
+    config_fp, out, rows, computed = cfg.panels_fingerprint(), {}, [], 0
+    for page in inputs:
+        digest = store_comics.page_digest(page.path)
+        expected = {"input": digest, "config": config_fp, "filename": page.given}
+        record = store_comics.record_id(page.name)
+        if not store_comics.is_complete(store, store_comics.PANELS_STAGE, record, expected):
+            image = store_comics.read_page(page.path)
+            boxes, overlay, kumiko = page_panels(image, page.given, cfg)
+            store_comics.write_page_panels(store, page.name, image, boxes, overlay, kumiko)
             store_comics.mark_complete(
-                store, store_comics.PANELS_STAGE, name, {**expected, "source": str(path)}
+                store,
+                store_comics.PANELS_STAGE,
+                record,
+                {**expected, "folder": page.name, "source": str(page.path.resolve())},
             )
             computed += 1
-        doc = store_comics.read_page_panels(store, name)
-        out[name] = {
-            "source": str(path),
+        doc = store_comics.read_page_panels(store, page.name)
+        crops = [
+            f"{store_comics.PANELS}/{page.name}/{store_comics.panel_file(n)}"
+            for n in range(1, len(doc["panels"]) + 1)
+        ]
+        folder = f"{store_comics.PANELS}/{page.name}"
+        out[page.given] = {
+            "source": str(page.path),
+            "folder": folder,
             "panels": doc["panels"],
-            "crops": [
-                f"{store_comics.PANELS}/{name}/{store_comics.panel_file(n)}"
-                for n in range(1, len(doc["panels"]) + 1)
-            ],
+            "crops": crops,
         }
-    index = store_comics.write_panels_index(store)
+        rows.append(
+            {
+                "input": page.given,
+                "source": str(page.path.resolve()),
+                "sha256": digest,
+                "folder": page.name,
+                "json": f"{folder}/{store_comics.PANELS_JSON}",
+                "overlay": f"{folder}/overlay.png",
+                "panels": len(doc["panels"]),
+                "crops": " ".join(crops),
+            }
+        )
+    written = store_comics.write_panels_index(store, rows)
     log.info(
-        "panels: %d pages, %d computed, %d unchanged", len(paths), computed, len(paths) - computed
+        "panels: %d pages, %d computed, %d unchanged", len(inputs), computed, len(inputs) - computed
     )
-    return {"pages": out, "computed": computed, "reused": len(paths) - computed, "json": index}
+    return {
+        "pages": out,
+        "computed": computed,
+        "reused": len(inputs) - computed,
+        "json": written["json"],
+        "index": written["index"],
+    }
 
 
 @task(name="stage-crops")

@@ -208,12 +208,23 @@ def panel_run(prefect_harness, pages, tmp_path_factory):
     return out
 
 
+def _index(out: Path) -> dict[str, dict[str, str]]:
+    """`panels/index.csv` rows by input path."""
+    import csv
+
+    with open(out / "panels" / "index.csv", newline="") as f:
+        return {row["input"]: row for row in csv.DictReader(f)}
+
+
 def test_panels_match_the_ground_truth_in_reading_order(pages, panel_run):
-    _, comics = pages
+    root, comics = pages
+    index = _index(panel_run)
     for direction in ("ltr", "rtl"):
         chosen = {n: c for n, c in comics.items() if c.direction == direction}
         predicted = [
-            json.loads((panel_run / "panels" / n / "panels.json").read_text())["panels"]
+            json.loads((panel_run / index[f"{root}/{direction}/{n}.png"]["json"]).read_text())[
+                "panels"
+            ]
             for n in chosen
         ]
         scores = evaluate_panels(predicted, [c.panels for c in chosen.values()])
@@ -225,29 +236,61 @@ def test_panels_match_the_ground_truth_in_reading_order(pages, panel_run):
 
 
 def test_panel_outputs_kumiko_json_crops_and_overlays(pages, panel_run):
-    _, comics = pages
+    root, comics = pages
     combined = json.loads((panel_run / "panels" / "panels.json").read_text())
-    assert [p["filename"] for p in combined] == [f"{n}.png" for n in sorted(comics)]
+    # Every page's filename is its input path as given: the folder argument joined with the
+    # file (ltr run) or the glob's match (rtl run).
+    given = {n: f"{root}/{c.direction}/{n}.png" for n, c in comics.items()}
+    assert sorted(p["filename"] for p in combined) == sorted(given.values())
+    index = _index(panel_run)
+    assert set(index) == set(given.values())
     for name, comic in comics.items():
-        folder = panel_run / "panels" / name
+        row = index[given[name]]
+        folder = panel_run / "panels" / row["folder"]
+        # The output folder is the input's path without its root: no renaming, no numbering.
+        assert row["folder"] == Path(given[name]).relative_to(Path(given[name]).anchor).as_posix()
+        assert row["source"] == str(Path(given[name]).resolve())
         doc = json.loads((folder / "panels.json").read_text())
         assert doc in combined
-        assert doc["filename"] == f"{name}.png" and doc["numbering"] == comic.direction
+        assert doc["filename"] == given[name] and doc["numbering"] == comic.direction
         assert doc["size"] == [comic.image.shape[1], comic.image.shape[0]]
         assert all(len(b) == 4 and all(isinstance(v, int) for v in b) for b in doc["panels"])
         crops = sorted(p.name for p in folder.glob("[0-9]*.png"))
         assert crops == [f"{n:02d}.png" for n in range(1, len(doc["panels"]) + 1)]
+        assert row["crops"].split() == [f"panels/{row['folder']}/{c}" for c in crops]
+        assert int(row["panels"]) == len(crops)
         for crop, (x, y, w, h) in zip(crops, doc["panels"], strict=True):
             np.testing.assert_array_equal(read(folder / crop), comic.image[y : y + h, x : x + w])
-        overlay = read(folder / "overlay.png")
+        overlay = read(panel_run / row["overlay"])
         assert overlay.shape == comic.image.shape and (overlay != comic.image).any()
 
 
 def test_done_pages_are_skipped(prefect_harness, pages, panel_run):
     root, _ = pages
     result = comic_panels([str(root / "ltr" / "page0.png"), str(root / "ltr")], str(panel_run))
-    assert list(result["pages"]) == ["page0", "page2"], "a page given twice is done once"
+    # A page given twice is done once, under its first spelling.
+    assert list(result["pages"]) == [str(root / "ltr" / "page0.png"), f"{root}/ltr/page2.png"]
     assert result["computed"] == 0 and result["reused"] == 2
+
+
+def test_relative_inputs_keep_their_paths(prefect_harness, tmp_path, monkeypatch, capsys):
+    """Same file names in two folders: outputs under each input's relative path, JSON
+    filenames as typed, one index row each; `--store` names the store; no server chatter."""
+    monkeypatch.chdir(tmp_path)
+    for chapter, seed in (("ch1", 0), ("ch2", 2)):
+        (tmp_path / "book" / chapter).mkdir(parents=True)
+        cv2.imwrite(f"book/{chapter}/001.png", synth_page(seed, width=WIDTH).image)
+    args = parse(["panels", "book/ch1/001.png", "book/ch2", "--store", "store"])
+    assert args.output == "store" and not args.verbose
+    assert args.handler(args) == 0
+    assert "temporary server" not in capsys.readouterr().err
+    index = _index(tmp_path / "store")
+    assert list(index) == ["book/ch1/001.png", "book/ch2/001.png"]
+    for given, row in index.items():
+        assert row["folder"] == given
+        doc = json.loads((tmp_path / "store" / "panels" / given / "panels.json").read_text())
+        assert doc["filename"] == given
+    assert not list((tmp_path / "store" / "panels").glob("001-*"))
 
 
 def test_a_store_in_use_is_left_alone(prefect_harness, strips, tmp_path):
