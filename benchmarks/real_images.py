@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         r = rows.setdefault(predictor, {"px": [], "diag": [], "dr": [], "names": []})
         r["px"].append(boundary_counts(gt, labels, tolerance_px=TOLERANCE_PX))
         r["diag"].append(boundary_counts(gt, labels))
-        r["dr"].append(danbooregion_counts(gt, labels) | {"image": name})
+        r["dr"].extend({**c, "image": name} for c in danbooregion_counts(gt, labels))
         r["names"].append(name)
 
     for name, image, gt in pairs:
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             px = pooled_prf([r["px"][i] for i in idx])
             diag = pooled_prf([r["diag"][i] for i in idx])
-            dr = danbooregion_scores([r["dr"][i] for i in idx])
+            dr = danbooregion_scores([c for c in r["dr"] if keep is None or c["image"] in keep])
             per = seconds.get(predictor)
             per_s = f"{per / len(pairs):.2f}" if per is not None else "—"
             print(
@@ -191,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{diag['F']:.3f} | {dr['AP']:.4f} | {dr['OIS']:.4f} | {dr['ODS']:.4f} | {per_s} |"
             )
     if args.figure:
-        worst = min(
-            range(len(rows["regionflow"]["names"])),
+        worst = min(  # the worst of the metric samples: a typical picture, not the figure
+            (i for i, n in enumerate(rows["regionflow"]["names"]) if n in metric_names),
             key=lambda i: pooled_prf([rows["regionflow"]["px"][i]])["F"],
         )
         name, image, gt = pairs[worst]

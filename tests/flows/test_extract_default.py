@@ -24,8 +24,26 @@ def test_extract_without_checkpoint_uses_the_shipped_model(prefect_harness, tmp_
     assert len(np.unique(labels)) > 5, "the shipped model should find regions in a drawing"
 
 
-def test_extract_refuses_a_missing_checkpoint_before_reading_images(prefect_harness, tmp_path):
-    import pytest
+def test_extract_refuses_a_missing_checkpoint_before_reading_images(
+    prefect_harness, tmp_path, capsys
+):
+    code = main(["extract", str(tmp_path), "-o", str(tmp_path / "o"), "--checkpoint", "nope.pt"])
+    assert code != 0
+    captured = capsys.readouterr()
+    assert "nope.pt does not exist" in captured.out + captured.err
+    assert not (tmp_path / "o" / "samples.zarr").exists()
 
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        main(["extract", str(tmp_path), "-o", str(tmp_path / "o"), "--checkpoint", "nope.pt"])
+
+def test_unset_decoder_means_the_shipped_models_own():
+    from flows.export import with_shipped_decoding
+    from storage.model_zoo import default_decoding
+
+    shipped = default_decoding()
+    assert with_shipped_decoding(None) == shipped
+    assert with_shipped_decoding({"threshold": 77}) == {
+        "decoder": shipped["decoder"],
+        "threshold": 77,
+    }
+    other = "simple" if shipped["decoder"] == "full" else "full"
+    # The shipped threshold belongs to the shipped decoder only.
+    assert with_shipped_decoding({"decoder": other}) == {"decoder": other}
