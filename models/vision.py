@@ -8,7 +8,8 @@ does not ship, so the extension fails to load and `import torchvision` then dies
 kernels for `nms`/`qnms` unconditionally). Everything Mask R-CNN needs from the extension is two
 operators: `roi_align`, for which torchvision already falls back to its own pure-PyTorch
 `_roi_align` when the extension is missing (wrapped in a lazy `torch.compile`, which we undo:
-compiling costs minutes of CPU and a C++ compiler), and `nms`, which has no fallback.
+compiling costs minutes of CPU and a C++ compiler; for a fixed sampling ratio we use
+`roi_align_grid`, several times faster), and `nms`, which has no fallback.
 
 `import_torchvision()` therefore first tries to load the extension exactly as torchvision would.
 If it loads (a CUDA torch from PyPI, a matching CPU torchvision, the GPU machines), torchvision is
@@ -21,6 +22,7 @@ C++ ops" error: regionflow does not use them.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 from pathlib import Path
@@ -60,6 +62,67 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torc
         if keep[i]:
             keep[i + 1 :] &= ~suppresses[i, i + 1 :]
     return order[torch.from_numpy(keep).to(order.device)]
+
+
+def roi_align_grid(
+    features: torch.Tensor,
+    rois: torch.Tensor,
+    spatial_scale: float,
+    pooled_height: int,
+    pooled_width: int,
+    sampling_ratio: int,
+    aligned: bool,
+) -> torch.Tensor:
+    """torchvision's RoIAlign (fixed `sampling_ratio` > 0) through `grid_sample`.
+
+    features (N, C, H, W); rois (K, 5) = batch index, x1, y1, x2, y2. Returns (K, C, ph, pw).
+    Same sample points and border rule as torchvision's kernel (a point more than one pixel
+    outside counts 0, one within a pixel of the border reads the border): bilinear with
+    align_corners=True and border padding is exactly that. One grid_sample per image, so
+    forward and backward run in PyTorch's native kernels instead of the gathers of
+    torchvision's pure-PyTorch fallback (several times faster on the CPU).
+    """
+    if sampling_ratio <= 0:
+        raise ValueError(f"sampling_ratio: expected > 0, got {sampling_ratio}")
+    n, channels, height, width = features.shape
+    k, ph, pw, sr = rois.shape[0], pooled_height, pooled_width, sampling_ratio
+    out = features.new_zeros((k, channels, ph, pw))
+    if k == 0:
+        return out
+    offset = 0.5 if aligned else 0.0
+    boxes = rois[:, 1:].to(features.dtype) * spatial_scale - offset
+    x1, y1, x2, y2 = boxes.unbind(dim=1)
+    roi_w, roi_h = x2 - x1, y2 - y1
+    if not aligned:
+        roi_w, roi_h = roi_w.clamp(min=1.0), roi_h.clamp(min=1.0)
+    steps_y = (torch.arange(ph * sr, device=rois.device, dtype=features.dtype) + 0.5) / sr
+    steps_x = (torch.arange(pw * sr, device=rois.device, dtype=features.dtype) + 0.5) / sr
+    ys = y1[:, None] + steps_y[None, :] * (roi_h / ph)[:, None]  # (K, ph*sr)
+    xs = x1[:, None] + steps_x[None, :] * (roi_w / pw)[:, None]  # (K, pw*sr)
+    valid = ((ys >= -1) & (ys <= height))[:, :, None] & ((xs >= -1) & (xs <= width))[:, None, :]
+    gy = ys / max(height - 1, 1) * 2 - 1
+    gx = xs / max(width - 1, 1) * 2 - 1
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)
+    index = rois[:, 0].long()
+    for b in index.unique().tolist():
+        chosen = torch.nonzero(index == b).squeeze(1)
+        g = grid[chosen].reshape(1, -1, pw * sr, 2)  # (1, k_b*ph*sr, pw*sr, 2)
+        sampled = torch.nn.functional.grid_sample(
+            features[b : b + 1], g, mode="bilinear", padding_mode="border", align_corners=True
+        )
+        sampled = sampled.reshape(channels, len(chosen), ph * sr, pw * sr).transpose(0, 1)
+        sampled = sampled * valid[chosen, None].to(sampled.dtype)
+        pooled = sampled.reshape(len(chosen), channels, ph, sr, pw, sr).mean(dim=(3, 5))
+        out = out.index_copy(0, chosen, pooled)
+    return out
+
+
+def _roi_align_fallback(eager, features, rois, spatial_scale, ph, pw, sampling_ratio, aligned):
+    """The grid_sample RoIAlign where it applies (fixed sampling ratio: the RoI heads), else
+    torchvision's eager pure-PyTorch one (the adaptive ratio of the mask targets)."""
+    if sampling_ratio > 0:
+        return roi_align_grid(features, rois, spatial_scale, ph, pw, sampling_ratio, aligned)
+    return eager(features, rois, spatial_scale, ph, pw, sampling_ratio, aligned)
 
 
 def _no_qnms(dets: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
@@ -106,7 +169,8 @@ def import_torchvision() -> ModuleType:
         # recompiles for new shapes. Eager is what a fallback should be.
         # (the module, not the function torchvision.ops re-exports under the same name)
         roi_align = sys.modules["torchvision.ops.roi_align"]
-        roi_align._roi_align = getattr(roi_align._roi_align, "__wrapped__", roi_align._roi_align)
+        eager = getattr(roi_align._roi_align, "__wrapped__", roi_align._roi_align)
+        roi_align._roi_align = functools.partial(_roi_align_fallback, eager)
     return torchvision
 
 

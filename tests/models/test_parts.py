@@ -16,7 +16,7 @@ from models.parts import (
     runtime_for,
     transfer_weights,
 )
-from models.vision import import_torchvision, nms
+from models.vision import import_torchvision, nms, roi_align_grid
 from regions.parts_synth import draw_character
 from storage.checkpoints import CheckpointStore
 
@@ -88,7 +88,9 @@ def test_fallback_roi_align_runs_eagerly():
         pytest.skip("torchvision's C++ ops load here")
     import sys
 
-    assert not hasattr(sys.modules["torchvision.ops.roi_align"]._roi_align, "__wrapped__")
+    fallback = sys.modules["torchvision.ops.roi_align"]._roi_align
+    assert not hasattr(fallback, "__wrapped__")  # not the lazily torch.compile'd wrapper
+    assert not hasattr(getattr(fallback, "args", (None,))[0], "__wrapped__")
     features = torch.arange(2 * 8 * 8, dtype=torch.float32).reshape(1, 2, 8, 8)
     boxes = torch.tensor([[0.0, 0.0, 0.0, 4.0, 4.0]])
     out = tv.ops.roi_align(
@@ -156,3 +158,28 @@ def test_transfer_keeps_matching_weights_and_leaves_new_heads_fresh():
     assert torch.equal(
         target.state_dict()["backbone.stem.0.weight"], source["backbone.stem.0.weight"]
     )
+
+
+@pytest.mark.parametrize("aligned", [False, True])
+def test_grid_roi_align_matches_torchvisions_pure_pytorch_one(aligned):
+    """Inside the map (where torchvision's C++ kernel and its Python fallback agree)."""
+    import sys
+
+    from torchvision.ops.roi_align import _bilinear_interpolate  # noqa: F401  (module loaded)
+
+    import_torchvision()
+    module = sys.modules["torchvision.ops.roi_align"]
+    eager = getattr(module._roi_align, "args", (module._roi_align,))[0]
+    eager = getattr(eager, "__wrapped__", eager)
+    generator = torch.Generator().manual_seed(0)
+    features = torch.randn(3, 4, 20, 24, generator=generator, requires_grad=True)
+    corner = torch.rand(30, 2, generator=generator) * torch.tensor([20.0, 16.0]) + 2
+    size = torch.rand(30, 2, generator=generator) * 12 + 0.3
+    batch = torch.randint(0, 3, (30, 1), generator=generator).float()
+    rois = torch.cat([batch, corner, corner + size], dim=1)
+    expected = eager(features, rois, 0.5, 7, 7, 2, aligned)
+    got = roi_align_grid(features, rois, 0.5, 7, 7, 2, aligned)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    (grad_expected,) = torch.autograd.grad(expected.sum(), features)
+    (grad_got,) = torch.autograd.grad(got.sum(), features)
+    torch.testing.assert_close(grad_got, grad_expected, atol=1e-4, rtol=1e-4)
