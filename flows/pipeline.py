@@ -10,6 +10,7 @@ from prefect import flow
 from flows.stages import extract_flow, ingest_flow, skeletonize_flow, train_flow
 from storage.locks import StoreLock
 from storage.store import Store
+from tasks.artifacts import publish_summary
 from tasks.config import PipelineConfig
 
 
@@ -18,7 +19,9 @@ def run_stages(store: str, config: dict | None, *, through_extract: bool) -> dic
     # The training config names the target it learns; the skeleton stage computes that one.
     cfg["skeleton"]["method"] = cfg["train"]["target"]
     with StoreLock(Store(store), wait=cfg["lock_wait"], purpose="pipeline"):
-        return _chain(store, cfg, through_extract=through_extract)
+        result = _chain(store, cfg, through_extract=through_extract)
+    publish_summary(f"Pipeline on {store}", result, cfg)
+    return result
 
 
 def _chain(store: str, cfg: dict, *, through_extract: bool) -> dict:
@@ -41,11 +44,25 @@ def _chain(store: str, cfg: dict, *, through_extract: bool) -> dict:
 
 @flow(name="pipeline", log_prints=True)
 def pipeline(store: str, config: dict | None = None) -> dict:
-    """Run every stage on `store`; `config` is a (partial) PipelineConfig as a dict."""
+    """Run every stage on `store`; `config` is a (partial) PipelineConfig as a dict.
+
+    Args:
+        store: the store: a folder (created if missing) or an fsspec URL such as s3://bucket/x.
+        config: overrides of the defaults in code, nested by stage, e.g.
+            {"ingest": {"source": "/data/DanbooRegion2020"}, "train": {"steps": 5000}};
+            {} runs the defaults (`regionflow config` prints them).
+    """
     return run_stages(store, config, through_extract=True)
 
 
 @flow(name="dataset-refresh", log_prints=True)
 def dataset_refresh(store: str, config: dict | None = None, retrain: bool = False) -> dict:
-    """Ingest + skeletonize incrementally; with `retrain`, also train and evaluate on the result."""
+    """Ingest + skeletonize incrementally; with `retrain`, also train and evaluate on the result.
+
+    Args:
+        store: the store: a folder or an fsspec URL; only its new or changed samples are processed.
+        config: overrides of the defaults in code, nested by stage (as for the pipeline); {} runs
+            the defaults.
+        retrain: also train (continuing the run if only steps changed) and extract on the result.
+    """
     return run_stages(store, config, through_extract=retrain)

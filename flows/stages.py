@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from prefect import flow
+from prefect.states import Completed, State
 
 from models.config import TrainConfig
 from storage.locks import StoreLock
 from storage.store import Store
+from tasks.artifacts import publish_stage
 from tasks.config import ExtractConfig, IngestConfig, SkeletonConfig, to_dict
 from tasks.extract import extract_regions
 from tasks.ingest import ingest_samples, locate_source
@@ -17,34 +20,22 @@ from tasks.stage import stage_options
 from tasks.train import train_model
 
 
-def _run_stage(task, store: Store, **kwargs: Any) -> dict[str, Any]:
+def _run_stage(task, store: Store, **kwargs: Any) -> dict[str, Any] | State:
     """Run a stage task with the store's cache, holding the store's lock (re-entrant: a pipeline
-    already holds it); its result plus how it ended (Completed / Cached)."""
+    already holds it); its result plus how it ended (Completed / Cached) and how long it took.
+
+    When the task was Cached, the stage's flow run ends in a Cached state too (a Completed
+    state named so), which callers receive as the plain result: the UI then says Cached."""
+    started = time.monotonic()
     with StoreLock(store, purpose=task.name):
         state = task.with_options(**stage_options(store))(store.url, **kwargs, return_state=True)
-    result = {"state": state.name, **state.result()}
+    result = {"state": state.name, **state.result(), "duration_s": time.monotonic() - started}
     publish_stage(task.name, result)
-    return result
-
-
-def publish_stage(name: str, result: dict[str, Any]) -> None:
-    """A table artifact of the stage's counts and a link to its report, in the flow run."""
-    from prefect.artifacts import create_link_artifact, create_table_artifact
-
-    done = result.get("computed", result.get("ingested", result.get("steps", 0)))
-    row = {
-        "stage": name,
-        "state": result["state"],
-        "done": done,
-        "cached": result.get("reused", result.get("unchanged", 0)),
-        "quarantined": result.get("quarantined", 0),
-        "failed": 0,  # a failing unit fails the stage after the others finish (see the logs)
-    }
-    create_table_artifact(table=[row], key=f"{name}-counts", description=f"{name}: what was done")
-    if result.get("report"):
-        create_link_artifact(
-            link=result["report"], link_text=f"{name} report", key=f"{name}-report"
+    if state.name == "Cached":
+        return Completed(
+            name="Cached", message="every unit reused from an earlier run", data=result
         )
+    return result
 
 
 @flow(name="ingest", log_prints=True)

@@ -83,6 +83,8 @@ def map_units(
     """
     items = list(items)
     if not items:
+        if on_result is not None:
+            on_result(0, 0)  # nothing to do: a progress bar shows it as done
         return []
     futures = client.map(unit, items, pure=False, **kwargs)
     results: list[Any] = []

@@ -179,7 +179,10 @@ def run_predictor(
             extract_one,
             todo,
             desc=f"extract {cfg.predictor}",
-            on_result=StageProgress("extract-progress", f"images extracted ({cfg.predictor})"),
+            on_result=StageProgress(
+                f"extract-progress-{cfg.predictor.replace('_', '-')}",  # one bar per predictor
+                f"images extracted ({cfg.predictor})",
+            ),
             store=store,
             config=cfg,
             writer=writer,
@@ -234,7 +237,7 @@ def extract_regions(
         threshold_curve=sweep.get("curve"),
         size_histograms=size_histograms(rows),
     )
-    publish_report(report["markdown"])
+    publish_report(report["artifact"])
     return {
         "images": len(ids),
         "computed": computed,
@@ -292,7 +295,8 @@ def size_histograms(rows: list[dict]) -> dict[str, list[int]]:
 
 
 def publish_report(markdown: str) -> None:
-    """The report as a Prefect markdown artifact (skipped outside a Prefect run)."""
+    """The report, plots and preview embedded, as a Prefect markdown artifact (skipped outside a
+    Prefect run)."""
     from prefect.artifacts import create_markdown_artifact
     from prefect.context import TaskRunContext
 

@@ -142,7 +142,7 @@ def ingest_samples(
         ),
     }
     report = write_ingest_report(store, [rows[sid] for sid in by_id], summary)
-    publish_ingest(report["markdown"])
+    publish_ingest(report["artifact"])  # the quality plot embedded
     if cfg.strict and quarantined:
         raise RuntimeError(
             f"ingest --strict: {len(quarantined)} samples quarantined: {quarantined}"

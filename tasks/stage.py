@@ -115,4 +115,6 @@ class StageProgress:
             return
         from prefect.artifacts import update_progress_artifact
 
-        update_progress_artifact(self.artifact_id, progress=100.0 * done / max(total, 1))
+        # Nothing to do (every unit up to date) is done, not stuck at 0 %.
+        progress = 100.0 * done / total if total else 100.0
+        update_progress_artifact(self.artifact_id, progress=progress)

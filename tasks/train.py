@@ -13,9 +13,10 @@ from storage.fingerprints import fingerprint
 from storage.manifest import read_manifest
 from storage.model_zoo import model_identity, read_model
 from storage.records import read_records
-from storage.runs import Run
+from storage.runs import RUNS, Run
 from storage.samples import read_training_pair
 from storage.store import Store
+from tasks.artifacts import TrainingTelemetry
 from tasks.skeletonize import STAGE as SKELETON_STAGE
 from tasks.stage import stage_code, stage_logger
 
@@ -70,16 +71,27 @@ def train_model(store_url: str, config: dict, upstream: str) -> dict:
         identity={"train": run_identity(cfg), "code": code, "init": init_identity(cfg)},
     )
     checkpoints = run.checkpoints(keep_last=cfg.keep_last)
-    run.start(resumed_step=max(checkpoints.steps(), default=0))
+    resumed = max(checkpoints.steps(), default=0)
+    run.start(resumed_step=resumed)
     ids = training_ids(store, cfg)
     log.info("train: run %s on %d samples, %d steps", run.id, len(ids), cfg.steps)
     num_workers = (
         cfg.num_workers if store.is_local else 0
     )  # workers reopen the store: memory:// is per process
     dataset = CropDataset.from_config(ids, functools.partial(read_training_pair, store.url), cfg)
+    telemetry = TrainingTelemetry(
+        run.id,
+        steps=cfg.steps,
+        log_every=cfg.log_every,
+        start_step=resumed,
+        history=run.read_metrics(),
+        location=store.url_of(RUNS, run.id),
+        log=log,
+    )
 
     def on_step(step: int, metrics: dict, preview) -> None:
         run.log_metrics(step, metrics)
+        telemetry(step, metrics, preview)
         if preview is not None:
             run.write_preview(step, preview)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
@@ -94,9 +106,11 @@ def train_model(store_url: str, config: dict, upstream: str) -> dict:
     )
     run.flush_metrics()
     last = max(checkpoints.steps())
+    telemetry.finish(last)
     return {
         "run": run.id,
         "steps": last,
+        "trained": last - resumed,  # steps run now; the rest came from the checkpoint resumed
         "checkpoint": str(checkpoints.path(last)),
         "fingerprint": fingerprint({"run": run.id, "step": last}),
     }

@@ -164,9 +164,14 @@ def test_region_export_deployment_run_writes_exports(deployed, export_inputs, tm
     assert {c["state"]["type"] for c in children} == {"COMPLETED"}
     body = {"artifacts": {"flow_run_id": {"any_": [c["id"] for c in children]}}}
     artifacts = server.api("POST", "/artifacts/filter", body)
-    assert {"ingest-progress", "extract-progress", "extract-report"} <= {
+    assert {"ingest-progress", "extract-progress-model", "extract-report"} <= {
         a["key"] for a in artifacts
     }
+    body = {"artifacts": {"flow_run_id": {"any_": [run_id]}, "key": {"any_": ["pipeline-summary"]}}}
+    (summary,) = server.api("POST", "/artifacts/filter", body)
+    assert (
+        "| ingest | Completed |" in summary["data"] and "| extract | Completed |" in summary["data"]
+    )
 
 
 def test_pipeline_deployment_runs_every_stage(deployed, tmp_path):
