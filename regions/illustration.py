@@ -25,7 +25,6 @@ import math
 
 import cv2
 import numpy as np
-from skimage.measure import label as _label
 
 from regions.synthetic import (
     SyntheticScene,
@@ -33,9 +32,9 @@ from regions.synthetic import (
     _box4,
     _check_int,
     _hsv_to_bgr,
-    _merge_crumbs,
     _neighbour_pairs,
     _region_colours,
+    _regions_of,
 )
 
 __all__ = ["illustration_sample", "illustration_scene"]
@@ -593,15 +592,8 @@ def illustration_scene(seed: int, *, height: int = 512, width: int = 512) -> Syn
     painter.cel_shading()
     c = painter.c
 
-    key = c.shape.astype(np.int64) * _TONES + c.tone
-    fragments = _label(key, background=-1, connectivity=1).astype(np.int32)
-    fragment_key = np.zeros(int(fragments.max()) + 1, np.int64)
-    fragment_key[fragments.ravel()] = key.ravel()
-    key = fragment_key[_merge_crumbs(fragments, _CRUMB_AREA)]
-    labels = _label(key, background=-1, connectivity=1).astype(np.int32)
+    labels, region_key = _regions_of(c.shape.astype(np.int64) * _TONES + c.tone, _CRUMB_AREA)
     n = int(labels.max())
-    region_key = np.zeros(n + 1, np.int64)
-    region_key[labels.ravel()] = key.ravel()
     region_shape = region_key // _TONES
 
     outline = np.array(c.outline, np.int64)

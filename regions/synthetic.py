@@ -366,6 +366,21 @@ def _merge_crumbs(fragments: np.ndarray, min_area: int) -> np.ndarray:
     return fragments
 
 
+def _regions_of(painted: np.ndarray, crumb_area: int) -> tuple[np.ndarray, np.ndarray]:
+    """Regions of a painted id map: its 4-connected fragments, crumbs below `crumb_area` px merged
+    into a neighbour. Returns (labels (H, W) int32 1..n, id of each label (n + 1,) int64)."""
+    fragments = _label(painted, background=-1, connectivity=1).astype(np.int32)
+    fragment_id = np.zeros(int(fragments.max()) + 1, np.int64)
+    fragment_id[fragments.ravel()] = painted.ravel()
+    # A crumb takes the id of the fragment that absorbed it; that can join two fragments of one
+    # id, so regions are the components of the id map after merging.
+    painted = fragment_id[_merge_crumbs(fragments, crumb_area)]
+    labels = _label(painted, background=-1, connectivity=1).astype(np.int32)
+    region_id = np.zeros(int(labels.max()) + 1, np.int64)
+    region_id[labels.ravel()] = painted.ravel()
+    return labels, region_id
+
+
 def _adjacency(n: int, la: np.ndarray, lb: np.ndarray) -> list[set[int]]:
     pair = np.unique(np.minimum(la, lb).astype(np.int64) * (n + 1) + np.maximum(la, lb))
     neighbours: list[set[int]] = [set() for _ in range(n + 1)]
@@ -562,17 +577,8 @@ def synthetic_scene(seed: int, *, height: int = 256, width: int = 256) -> Synthe
             shape.outline = int(np.clip(base_width + rng.choice([-1, 0, 0, 1]), 1, 4))
         shape.shaded = shape.kind != "stroke" and rng.random() < 0.45
 
-    # Regions: 4-connected fragments of the shape map, crumbs merged away.
-    fragments = _label(shape_map, background=-1, connectivity=1).astype(np.int32)
-    fragment_shape = np.zeros(int(fragments.max()) + 1, np.int64)
-    fragment_shape[fragments.ravel()] = shape_map.ravel()
-    # A crumb takes the shape of the fragment that absorbed it; that can join two fragments of
-    # one shape, so regions are the components of the shape map after merging.
-    shape_map = fragment_shape[_merge_crumbs(fragments, _CRUMB_AREA)]
-    labels = _label(shape_map, background=-1, connectivity=1).astype(np.int32)
+    labels, region_shape = _regions_of(shape_map, _CRUMB_AREA)
     n = int(labels.max())
-    region_shape = np.zeros(n + 1, np.int64)
-    region_shape[labels.ravel()] = shape_map.ravel()
 
     line = _line_art(labels, region_shape, shapes)
 
