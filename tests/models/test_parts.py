@@ -160,8 +160,8 @@ def test_transfer_keeps_matching_weights_and_leaves_new_heads_fresh():
     )
 
 
-@pytest.mark.parametrize("aligned", [False, True])
-def test_grid_roi_align_matches_torchvisions_pure_pytorch_one(aligned):
+@pytest.mark.parametrize(("aligned", "ratio"), [(False, 2), (True, 2), (False, -1), (True, -1)])
+def test_grid_roi_align_matches_torchvisions_pure_pytorch_one(aligned, ratio):
     """Inside the map (where torchvision's C++ kernel and its Python fallback agree)."""
     import sys
 
@@ -177,8 +177,8 @@ def test_grid_roi_align_matches_torchvisions_pure_pytorch_one(aligned):
     size = torch.rand(30, 2, generator=generator) * 12 + 0.3
     batch = torch.randint(0, 3, (30, 1), generator=generator).float()
     rois = torch.cat([batch, corner, corner + size], dim=1)
-    expected = eager(features, rois, 0.5, 7, 7, 2, aligned)
-    got = roi_align_grid(features, rois, 0.5, 7, 7, 2, aligned)
+    expected = eager(features, rois, 0.5, 7, 7, ratio, aligned)
+    got = roi_align_grid(features, rois, 0.5, 7, 7, ratio, aligned)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
     (grad_expected,) = torch.autograd.grad(expected.sum(), features)
     (grad_got,) = torch.autograd.grad(got.sum(), features)
