@@ -49,6 +49,7 @@ def regions_of(
 ) -> np.ndarray:
     if config.predictor in BASELINES:
         return BASELINE_FUNCTIONS[config.predictor](image)
+    threshold = config.threshold if threshold is None else threshold
     options = {} if threshold is None else {"threshold": threshold}
     if config.decoder == "simple":
         return decode_simple(skeleton, **options)

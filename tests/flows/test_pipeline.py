@@ -72,7 +72,7 @@ def test_changing_one_stage_recomputes_it_and_the_ones_after(first_run):
     ]
     assert changed["skeletonize"]["computed"] == changed["skeletonize"]["samples"] == 6
 
-    config["extract"]["decoder"] = "full"
+    config["extract"]["decoder"] = "simple"  # the default is full
     only_extract = run(store_path, config)
     assert [only_extract[s]["state"] for s in STAGES] == ["Cached", "Cached", "Cached", "Completed"]
 

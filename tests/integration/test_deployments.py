@@ -115,7 +115,9 @@ def test_prefect_yaml_makes_three_process_pool_deployments(deployed):
         == "flows/export.py:region_export"
     )
     export = server.deployment("region-export/region-export")
-    assert set(export["parameter_openapi_schema"]["required"]) == {"inputs", "checkpoint"}
+    assert set(export["parameter_openapi_schema"]["required"]) == {
+        "inputs"
+    }  # checkpoint: default = the shipped model
     assert export["parameters"]["config"]["exports"] == ["labels", "flat", "regions"]
 
 
