@@ -32,12 +32,14 @@ The output order is the XY-cut tree order: rows top to bottom, within a row left
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import cv2
 import numpy as np
+
+# Unchanged by the new detector: shared, not copied.
+from regions.panels import _check_direction, _check_page, _split_leaf
 
 Direction = Literal["ltr", "rtl"]
 _DIRECTIONS = ("ltr", "rtl")
@@ -62,20 +64,6 @@ class Panel:
     @property
     def box(self) -> tuple[int, int, int, int]:
         return (self.x, self.y, self.w, self.h)
-
-
-def _check_page(page: np.ndarray) -> np.ndarray:
-    page = np.asarray(page)
-    if page.ndim != 3 or page.shape[2] != 3 or page.dtype != np.uint8:
-        raise ValueError(f"page: expected (H, W, 3) uint8, got {page.shape} {page.dtype}")
-    if page.shape[0] < 3 or page.shape[1] < 3:
-        raise ValueError(f"page: too small {page.shape}")
-    return page
-
-
-def _check_direction(direction: str) -> None:
-    if direction not in _DIRECTIONS:
-        raise ValueError(f"direction: expected one of {_DIRECTIONS}, got {direction!r}")
 
 
 def gutter_mask(
@@ -251,106 +239,6 @@ def _xy_cut(
     leaves.append((x0 + c, y0 + a, x0 + d, y0 + b))
 
 
-def reading_order(
-    boxes: Sequence[Sequence[int]] | np.ndarray, *, direction: Direction = "ltr"
-) -> list[int]:
-    """Reading order of boxes: rows top to bottom, within a row in ``direction``.
-
-    Boxes are grouped greedily in order of their top edge (then leading edge): a box joins the
-    current row when its vertical centre lies above the row's bottom edge. Within a row boxes sort by their leading
-    edge (left for LTR, right for RTL), then by top edge, so a stacked pair reads top first.
-
-    Parameters
-    ----------
-    boxes : (N, 4) ``(x, y, w, h)``
-    direction : {"ltr", "rtl"}
-
-    Returns
-    -------
-    list of N indices into ``boxes``.
-    """
-    _check_direction(direction)
-    arr = (
-        np.asarray(boxes, dtype=np.int64).reshape(-1, 4)
-        if len(boxes)
-        else np.zeros((0, 4), np.int64)
-    )
-    if (arr[:, 2:] <= 0).any():
-        raise ValueError("boxes: widths and heights must be positive")
-    # Leading edge: left for LTR, right for RTL, so RTL on a mirrored page mirrors LTR.
-    lead = arr[:, 0] if direction == "ltr" else -(arr[:, 0] + arr[:, 2])
-    order = sorted(range(len(arr)), key=lambda i: (arr[i, 1], lead[i]))
-    rows: list[list[int]] = []
-    bottom = -1
-    for i in order:
-        x, y, w, h = arr[i]
-        if rows and y + h / 2 < bottom:
-            rows[-1].append(i)
-            bottom = max(bottom, y + h)
-        else:
-            rows.append([i])
-            bottom = y + h
-    out = []
-    for row in rows:
-        row.sort(key=lambda i: (lead[i], arr[i, 1]))
-        out.extend(int(i) for i in row)
-    return out
-
-
-def _split_leaf(
-    solid: np.ndarray, leaf: tuple[int, int, int, int], min_piece: float, direction: str
-) -> list[tuple[int, int, int, int]] | None:
-    """Contour fallback: the leaf's large, well separated pieces, or None for one panel."""
-    x0, y0, x1, y1 = leaf
-    sub = solid[y0:y1, x0:x1].astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(sub, connectivity=8)
-    pieces = [tuple(int(v) for v in stats[i][:4]) for i in range(1, n) if stats[i][4] > 0]
-    big = [p for p in pieces if p[2] * p[3] >= min_piece]
-    if len(big) < 2:
-        return None
-    # Pieces whose boxes overlap or nearly touch belong together (art inside a frame, a panel
-    # cut by ink that touches a frame and gutter of the same colour); only boxes a gutter's
-    # width apart are panels that no straight gutter separates.
-    kept = [list(p) for p in big]
-    merged = True
-    while merged and len(kept) > 1:
-        merged = False
-        for i in range(len(kept)):
-            for j in range(i + 1, len(kept)):
-                a, b = kept[i], kept[j]
-                g = _FALLBACK_GAP
-                if (
-                    a[0] < b[0] + b[2] + g
-                    and b[0] < a[0] + a[2] + g
-                    and a[1] < b[1] + b[3] + g
-                    and b[1] < a[1] + a[3] + g
-                ):
-                    x, y = min(a[0], b[0]), min(a[1], b[1])
-                    kept[i] = [
-                        x,
-                        y,
-                        max(a[0] + a[2], b[0] + b[2]) - x,
-                        max(a[1] + a[3], b[1] + b[3]) - y,
-                    ]
-                    del kept[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    if len(kept) < 2:
-        return None
-    order = reading_order(kept, direction=direction)  # type: ignore[arg-type]
-    return [
-        (
-            x0 + kept[i][0],
-            y0 + kept[i][1],
-            x0 + kept[i][0] + kept[i][2],
-            y0 + kept[i][1] + kept[i][3],
-        )
-        for i in order
-    ]
-
-
 def detect_panels(
     page: np.ndarray,
     *,
@@ -418,72 +306,6 @@ def detect_panels(
         else:
             panels.extend(Panel(a, b, c - a, d - b, "contour", 0.8) for a, b, c, d in pieces)
     return panels
-
-
-def _as_box(panel) -> list[int]:
-    if hasattr(panel, "box"):
-        box = panel.box
-    else:
-        box = tuple(panel)
-    if len(box) != 4:
-        raise ValueError(f"panels: expected (x, y, w, h) boxes, got {panel!r}")
-    return [int(v) for v in box]
-
-
-def panels_to_kumiko(
-    filename: str,
-    size: Sequence[int],
-    panels: Iterable,
-    *,
-    numbering: Direction | None = None,
-) -> dict:
-    """One page in kumiko's JSON layout.
-
-    Parameters
-    ----------
-    filename : str, the page's file name as kumiko reports it
-    size : (width, height) of the page
-    panels : iterable of Panel, Cut or ``(x, y, w, h)``, in reading order
-    numbering : "ltr", "rtl" or None; kumiko's ``numbering`` key, written when given
-
-    Returns
-    -------
-    ``{"filename": str, "size": [w, h], "panels": [[x, y, w, h], ...]}`` (+ ``"numbering"``),
-    plain Python ints, ready for ``json.dumps``.
-    """
-    if not isinstance(filename, str):
-        raise ValueError(f"filename: expected a string, got {type(filename).__name__}")
-    size = [int(v) for v in size]
-    if len(size) != 2 or min(size) <= 0:
-        raise ValueError(f"size: expected positive (width, height), got {size!r}")
-    if numbering is not None:
-        _check_direction(numbering)
-    out: dict = {"filename": filename, "size": size}
-    if numbering is not None:
-        out["numbering"] = numbering
-    out["panels"] = [_as_box(p) for p in panels]
-    return out
-
-
-def draw_panels(
-    page: np.ndarray,
-    panels: Iterable,
-    *,
-    colour: tuple[int, int, int] = (0, 0, 255),
-    thickness: int = 2,
-) -> np.ndarray:
-    """Debug overlay: each panel's box and its reading-order number on a copy of ``page``.
-
-    Returns
-    -------
-    (H, W, 3) uint8, a new array.
-    """
-    out = _check_page(page).copy()
-    for i, p in enumerate(panels):
-        x, y, w, h = _as_box(p)
-        cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), colour, thickness)
-        cv2.putText(out, str(i + 1), (x + 4, y + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, colour, 2)
-    return out
 
 
 #: The seed's rule under a name that says so (``benchmarks/panels.py`` compares against it).
