@@ -32,6 +32,7 @@ from regions.synthetic import (
     _box4,
     _check_int,
     _hsv_to_bgr,
+    _jpeg_round_trip,
     _neighbour_pairs,
     _region_colours,
     _regions_of,
@@ -639,10 +640,7 @@ def illustration_scene(seed: int, *, height: int = 512, width: int = 512) -> Syn
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
     if rng.random() < 0.5:  # soft, painted look
         image = cv2.GaussianBlur(image, (3, 3), 0)
-    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(75, 96))])
-    if not ok:  # pragma: no cover - OpenCV without a JPEG codec
-        raise RuntimeError("OpenCV could not encode JPEG")
-    image = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    image = _jpeg_round_trip(rng, image)
     return SyntheticScene(
         image=image,
         region_map=region_map,

@@ -366,6 +366,14 @@ def _merge_crumbs(fragments: np.ndarray, min_area: int) -> np.ndarray:
     return fragments
 
 
+def _jpeg_round_trip(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+    """The image after JPEG at a random quality 75–95 (one draw from `rng`)."""
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(75, 96))])
+    if not ok:  # pragma: no cover - OpenCV without a JPEG codec
+        raise RuntimeError("OpenCV could not encode JPEG")
+    return cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+
+
 def _regions_of(painted: np.ndarray, crumb_area: int) -> tuple[np.ndarray, np.ndarray]:
     """Regions of a painted id map: its 4-connected fragments, crumbs below `crumb_area` px merged
     into a neighbour. Returns (labels (H, W) int32 1..n, id of each label (n + 1,) int64)."""
@@ -625,10 +633,7 @@ def synthetic_scene(seed: int, *, height: int = 256, width: int = 256) -> Synthe
     # Grain in brightness only: a painted (not photographed) picture has no colour noise.
     image += rng.standard_normal((h, w, 1), dtype=np.float32) * float(rng.uniform(0.8, 3.0))
     image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
-    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(75, 96))])
-    if not ok:  # pragma: no cover - OpenCV without a JPEG codec
-        raise RuntimeError("OpenCV could not encode JPEG")
-    image = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    image = _jpeg_round_trip(rng, image)
 
     return SyntheticScene(
         image=image,
