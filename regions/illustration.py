@@ -13,7 +13,10 @@ the boundaries an annotator draws on real illustrations:
   have no region of their own); some shapes have no outline (colour-only boundaries), and some
   strokes (creases, fingers) are drawn in the image only and split no region;
 * fine screen tone and paper texture are image-only texture; coarse patterns (stripes, checks,
-  polka dots) are regions.
+  polka dots) are regions;
+* like most illustrations, pictures are light: mostly white pages, pale clothes, a high-key lift
+  of every colour in most pictures; shadows vary in depth from the house style's ×0.8 down to a
+  few grey levels (faint shading is still a region boundary for annotators).
 
 Same seed and size → byte-identical arrays (integer OpenCV drawing, exact float arithmetic, one
 `np.random.default_rng(seed)`), like `regions.synthetic`.
@@ -178,9 +181,9 @@ class _Painter:
     def background(self) -> None:
         rng, c = self.rng, self.c
         kind = rng.random()
-        if kind < 0.45:  # white or near-white page
-            v = rng.uniform(235, 255)
-            c.fill[0] = (v - rng.uniform(0, 8), v - rng.uniform(0, 8), v)
+        if kind < 0.6:  # white or near-white page (most illustrations)
+            v = rng.uniform(240, 255)
+            c.fill[0] = (v - rng.uniform(0, 5), v - rng.uniform(0, 5), v)
             return
         c.fill[0] = _colour(rng, sat=(0.05, 0.4), val=(0.75, 1.0))
         if kind < 0.7:  # bands: sky, ground, walls
@@ -215,14 +218,20 @@ class _Painter:
         rng, c = self.rng, self.c
         skin = _hsv_to_bgr(rng.uniform(0.02, 0.09), rng.uniform(0.12, 0.35), rng.uniform(0.9, 1.0))
         hair = _colour(rng, sat=(0.15, 0.8), val=(0.3, 1.0))
-        cloth = [_colour(rng, sat=(0.0, 0.8), val=(0.25, 1.0)) for _ in range(4)]
+        cloth = [
+            _colour(rng, sat=(0.0, 0.15), val=(0.88, 1.0))  # white / pale: shirts, frills
+            if rng.random() < 0.35
+            else _colour(rng, sat=(0.0, 0.8), val=(0.2, 1.0))
+            for _ in range(4)
+        ]
         head_r = size * rng.uniform(0.11, 0.16)
         hx, hy = cx + rng.normal(0, 0.03 * size), top + head_r * 1.3
         tilt = rng.normal(0, 0.25)
 
         # back hair: a mass with hanging strands
         back = _blob(rng, hx, hy + head_r * 0.6, head_r * 1.35, head_r * rng.uniform(1.3, 2.2))
-        self.shape(_poly_mask(c, back), hair)
+        back_id = self.shape(_poly_mask(c, back), hair, shaded=True)
+        self.folds(back_id, back, hair, count=(3, 12))
         for _ in range(int(rng.integers(8, 30))):
             x0 = hx + rng.uniform(-1.3, 1.3) * head_r
             self.strand(
@@ -379,7 +388,8 @@ class _Painter:
         top_hair = _blob(
             rng, hx, hy - head_r * 0.55, head_r * 1.1, head_r * 0.6, wobble=0.15, angle=tilt
         )
-        self.shape(_poly_mask(c, top_hair), hair, outline=True, shaded=True)
+        top_id = self.shape(_poly_mask(c, top_hair), hair, outline=True, shaded=True)
+        self.folds(top_id, top_hair, hair, count=(2, 8))
         for _ in range(int(rng.integers(8, 26))):
             x0 = hx + rng.uniform(-1.1, 1.1) * head_r
             self.strand(
@@ -475,13 +485,14 @@ class _Painter:
             self.shape(_poly_mask(c, tail), colour, outline=True)
         self.shape(_ellipse_mask(c, x, y, r * 0.35, r * 0.35, 0), colour, outline=True)
 
-    def folds(self, sid: int, quad: np.ndarray, fill) -> None:
-        """Cloth folds inside a shape: thin tapering shadow wedges or creases that split nothing."""
+    def folds(self, sid: int, quad: np.ndarray, fill, count=(2, 9)) -> None:
+        """Folds inside a shape (cloth folds, strands in a hair mass): thin tapering shadow
+        wedges, or creases drawn in the image only that split nothing."""
         rng, c = self.rng, self.c
         inside = c.shape == sid
         x_lo, y_lo = quad.min(0)
         x_hi, y_hi = quad.max(0)
-        for _ in range(int(rng.integers(1, 6))):
+        for _ in range(int(rng.integers(*count))):
             x0, y0 = rng.uniform(x_lo, x_hi), rng.uniform(y_lo, y_hi)
             a = math.pi / 2 + rng.normal(0, 0.4)
             pts = _strand(
@@ -526,12 +537,17 @@ class _Painter:
                 c.tone[hl & mask & (c.tone == 0)] = 3
 
 
-def _tone_fill(base: np.ndarray, tone_shift: np.ndarray) -> np.ndarray:
-    """(n_shapes, TONES, 3) fills: lit, shadow, deep shadow (darker, hue-shifted), highlight."""
+def _tone_fill(base: np.ndarray, tone_shift: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """(n_shapes, TONES, 3) fills: lit, shadow, deep shadow (darker, hue-shifted), highlight.
+
+    `depth` (n_shapes,) scales each shape's shadow: 1 is the house style (×0.8, ×0.64), small
+    values give the faint shadows of painted pictures (a dark dress shaded a few grey levels
+    darker), which annotators still split into regions.
+    """
     out = np.empty((base.shape[0], _TONES, 3), np.float32)
     for t in range(_TONES):
-        out[:, t] = base * _TONE_FACTOR[t]
-    out[:, 1:3] += tone_shift[:, None, :]
+        out[:, t] = base * (1.0 - (1.0 - _TONE_FACTOR[t]) * depth[:, None])
+    out[:, 1:3] += (tone_shift * depth[:, None])[:, None, :]
     out[:, 3] = base + (255.0 - base) * 0.55
     return np.clip(out, 0, 255)
 
@@ -603,9 +619,12 @@ def illustration_scene(seed: int, *, height: int = 512, width: int = 512) -> Syn
     region_map = np.take(_region_colours(rng, _adjacency(n, la, lb)), labels, axis=0)
 
     base = np.array(c.fill, np.float32)
+    if rng.random() < 0.7:  # high key: most illustrations are light, pastel pictures
+        base += (255.0 - base) * np.float32(rng.uniform(0.0, 0.4))
     shift = rng.uniform(-12, 12, (len(c.fill), 3)).astype(np.float32)
     shift[:, 0] += 10.0  # shadows lean blue/purple
-    tones = _tone_fill(base, shift).reshape(-1, 3)
+    depth = rng.uniform(0.4, 1.2, len(c.fill)).astype(np.float32)
+    tones = _tone_fill(base, shift, depth).reshape(-1, 3)
     key_at = np.take(region_key, labels)
     image = np.take(tones, key_at, axis=0)
 

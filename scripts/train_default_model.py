@@ -199,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2, help="processes for data generation")
     parser.add_argument(
+        "--init",
+        default="default",
+        help="weights to start from: 'default' (the shipped model: fine-tuning, the v2 recipe), "
+        "a checkpoint path, or 'none' (from scratch, the v1 recipe)",
+    )
+    parser.add_argument(
         "--fixtures",
         default=str(ROOT.parent / "shared" / "fixtures" / "danbooregion"),
         help="real DanbooRegion pairs to measure on (evaluation only); '' to skip",
@@ -240,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     milestones = tuple(int(m) for m in args.milestones.split(",") if m)
     config = TrainConfig(
         loss="l1",
+        init=None if args.init == "none" else args.init,
         steps=args.steps,
         batch_size=args.batch,
         crop=args.crop,
