@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     from models.data import CropDataset
     from models.train import fit
     from storage.checkpoints import CheckpointStore
+    from storage.model_zoo import read_model
 
     if args.plot:
         plot_curve(run / "curve.csv", Path(args.plot))
@@ -267,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     dataset = CropDataset.from_config(sorted(data), _Reader(data), config)
     fixtures = Path(args.fixtures) if args.fixtures else None
     evaluate = make_eval(run, fixtures if fixtures and fixtures.exists() else None)
-    state = fit(config, dataset, checkpoints=checkpoints, val_fn=evaluate)
+    init = None if config.init is None else read_model(config.init)["model"]
+    state = fit(config, dataset, checkpoints=checkpoints, val_fn=evaluate, init_weights=init)
     print(f"finished at step {state.step}")
     return 0
 
