@@ -499,12 +499,5 @@ def stage_crops(store: Store, crops: dict[str, str]) -> Path:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     for name, relative in crops.items():
-        target = folder / f"{name}.png"
-        if store.is_local:
-            try:
-                target.symlink_to(store.local_path(relative))
-                continue
-            except OSError:
-                pass
-        target.write_bytes(store.read_bytes(relative))
+        store.link_or_copy(folder / f"{name}.png", relative)
     return folder

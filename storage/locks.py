@@ -91,38 +91,12 @@ class StoreLock:
         ).encode()
 
     def _try_take(self, token: str) -> bool:
-        data = self._record(token)
-        if self.store.is_local:
-            path = self.store.local_path(*self.parts)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                return False
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            return True
-        if self.store.exists(*self.parts):
-            return False
-        self.store.write_bytes(data, *self.parts)
-        return (self.owner() or {}).get("token") == token
+        return self.store.create_exclusive(self._record(token), *self.parts)
 
     def _break_stale(self) -> None:
         owner = self.owner()
         if owner is not None and self.is_stale(owner):
-            # Rename first so that of two processes breaking the same stale lock only one removes it.
-            if self.store.is_local:
-                path = self.store.local_path(*self.parts)
-                try:
-                    os.replace(path, path.with_name(f"{path.name}.stale-{uuid.uuid4().hex}"))
-                except FileNotFoundError:
-                    return
-                for leftover in path.parent.glob(f"{path.name}.stale-*"):
-                    leftover.unlink(missing_ok=True)
-            else:
-                self.store.remove(*self.parts)
+            self.store.discard(*self.parts)
 
     def acquire(self) -> None:
         with _held_guard:

@@ -45,11 +45,7 @@ class Run:
 
     def checkpoint_dir(self) -> Path:
         """Checkpoints need local atomic renames: object stores keep them in a local cache."""
-        if self.store.is_local:
-            return self.store.local_path(RUNS, self.id, "checkpoints")
-        from storage.sources import source_cache_dir
-
-        return source_cache_dir(self.store).parent / "checkpoints" / self.id
+        return self.store.local_dir(RUNS, self.id, "checkpoints")
 
     def checkpoints(self, *, keep_last: int):
         from storage.checkpoints import CheckpointStore

@@ -6,8 +6,6 @@ place; archives, HTTP(S) and fsspec URLs go through `storage.fetch`.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 from storage.fingerprints import fingerprint
@@ -22,11 +20,7 @@ DONE_MARKER = ".complete"
 
 def source_cache_dir(store: Store) -> Path:
     """Where raw source files live: `<store>/sources` on disk, a local cache for object stores."""
-    if store.is_local:
-        return store.local_path(SOURCES)
-    key = hashlib.sha256(store.url.encode()).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "regionflow" / "sources" / key
+    return store.local_dir(SOURCES)
 
 
 def resolve_source(store: Store, config) -> Path:

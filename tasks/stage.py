@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -13,7 +12,6 @@ from typing import Any
 from prefect.cache_policies import CachePolicy, Inputs, TaskSource
 
 from storage.fingerprints import source_fingerprint
-from storage.sources import source_cache_dir
 from storage.store import Store
 
 # The packages whose imports a stage's code key follows (see `stage_code`).
@@ -59,10 +57,7 @@ STAGE_CACHE = Inputs(exclude=["dask_address"]) + TaskSource() + StageCode()
 def result_storage(store: Store) -> Path:
     """Prefect's persisted stage results: under the store on disk; for object stores in a local
     cache keyed by the store's URL *and* identity, so a wiped and re-created store starts cold."""
-    if store.is_local:
-        return store.local_path("cache", "prefect")
-    key = hashlib.sha256(f"{store.url}\n{store.identity()}".encode()).hexdigest()[:16]
-    return source_cache_dir(store).parent / "prefect-results" / key
+    return store.local_dir("cache", "prefect")
 
 
 def stage_options(store: Store) -> dict:

@@ -75,9 +75,7 @@ def train_model(store_url: str, config: dict, upstream: str) -> dict:
     run.start(resumed_step=resumed)
     ids = training_ids(store, cfg)
     log.info("train: run %s on %d samples, %d steps", run.id, len(ids), cfg.steps)
-    num_workers = (
-        cfg.num_workers if store.is_local else 0
-    )  # workers reopen the store: memory:// is per process
+    num_workers = cfg.num_workers if store.shared_between_processes else 0  # workers reopen it
     dataset = CropDataset.from_config(ids, functools.partial(read_training_pair, store.url), cfg)
     telemetry = TrainingTelemetry(
         run.id,

@@ -16,7 +16,7 @@ import pytest
 
 from storage.manifest import read_manifest
 from storage.samples import read_array
-from storage.store import Store
+from storage.store import FsspecStore, Store
 from tests.integration.conftest import TINY_INGEST, TINY_SKELETON
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -97,7 +97,7 @@ def runs(prefect_api, object_env):
 def test_stages_write_everything_into_the_object_store(runs, kind):
     url, result = runs[kind]
     store = Store(url)
-    assert not store.is_local
+    assert isinstance(store, FsspecStore)
     base = store.url  # memory://x/y is memory:///x/y once normalised
     assert [result[s]["state"] for s in ("ingest", "skeletonize", "extract")] == ["Completed"] * 3
     manifest = read_manifest(store)

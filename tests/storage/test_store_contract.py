@@ -8,7 +8,7 @@ import pytest
 from storage import records
 from storage.manifest import manifest_row, read_manifest, write_manifest
 from storage.samples import has_array, read_array, remove_sample, write_array
-from storage.store import Store
+from storage.store import LocalStore, Store
 
 
 @pytest.fixture(params=["local", "memory"])
@@ -95,3 +95,50 @@ def test_manifest_round_trip(store):
     assert back[1]["flags"] == ["x"] and back[0]["reason"] == "truncated PNG"
     with pytest.raises(ValueError, match="fields"):
         manifest_row(id="x", colour="red")
+
+
+def test_the_backend_follows_the_url(tmp_path):
+    from storage.store import FsspecStore
+
+    assert isinstance(Store(tmp_path / "a"), LocalStore)
+    assert isinstance(Store(f"file://{tmp_path}/b"), LocalStore)
+    assert isinstance(Store(f"memory://{uuid.uuid4().hex}"), FsspecStore)
+    with pytest.raises(ValueError, match="empty"):
+        Store("")
+
+
+def test_exclusive_create_lets_one_writer_win(store):
+    assert store.create_exclusive(b"first", "locks", "x.lock")
+    assert not store.create_exclusive(b"second", "locks", "x.lock")
+    assert store.read_bytes("locks", "x.lock") == b"first"
+    store.discard("locks", "x.lock")
+    store.discard("locks", "x.lock")  # a second discarder finds nothing, and that is fine
+    assert not store.exists("locks", "x.lock")
+    assert store.listdir("locks") == []
+    assert store.create_exclusive(b"again", "locks", "x.lock")
+
+
+def test_local_dir_is_a_writable_folder_that_a_new_store_starts_without(
+    store, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    folder = store.local_dir("sources")
+    assert folder == store.local_dir("sources")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "f").write_bytes(b"x")
+    store.write_bytes(b"payload", "crops", "c.png")
+    link = tmp_path / "view.png"
+    store.link_or_copy(link, "crops", "c.png")
+    assert link.read_bytes() == b"payload"
+    if not isinstance(store, LocalStore):
+        store.remove(recursive=True)  # wiped and re-created at the same URL: a cold cache
+        assert Store(store.url).local_dir("sources") != folder
+
+
+def test_zarr_store_round_trip(store):
+    import zarr
+
+    group = zarr.open_group(store.open_zarr_store("z"), mode="w")
+    group.create_array("a", data=np.arange(6, dtype=np.uint8).reshape(2, 3))
+    again = zarr.open_group(store.open_zarr_store("z"), mode="r")
+    np.testing.assert_array_equal(again["a"][:], np.arange(6).reshape(2, 3))
