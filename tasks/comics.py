@@ -16,9 +16,9 @@ from prefect import task
 from regions.cuts import Cut, RowStatistics, cuts_from_statistics, detect_cuts, row_statistics
 from regions.panels import detect_panels, draw_panels, panels_to_kumiko
 from storage import comics as store_comics
-from storage.fingerprints import code_fingerprint, fingerprint
+from storage.fingerprints import fingerprint
 from storage.store import Store
-from tasks.stage import stage_logger
+from tasks.stage import stage_code, stage_logger
 
 _CHOICES = {
     "width_policy": ("scale", "pad"),
@@ -136,10 +136,13 @@ class ComicsConfig:
             "cuts": self.cut_options(),
             "overlay": [self.overlay_width, self.overlay_piece_height],
         }
-        return fingerprint({"options": options, "code": code_fingerprint("regions")})
+        # the detector and the slice linking (regions.strips, called from storage.comics)
+        code = stage_code("regions.cuts", "regions.strips")
+        return fingerprint({"options": options, "code": code})
 
     def panels_fingerprint(self) -> str:
-        return fingerprint({"options": self.panel_options(), "code": code_fingerprint("regions")})
+        code = stage_code("regions.panels")  # and what it imports, not the region model's code
+        return fingerprint({"options": self.panel_options(), "code": code})
 
 
 def episode_cuts(

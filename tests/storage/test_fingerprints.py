@@ -96,3 +96,21 @@ def test_imports_are_followed_in_every_spelling(tmp_path):
 def test_an_unknown_module_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="modules"):
         source_closure("regions.no_such_module", follow=ALGORITHM_PACKAGES)
+
+
+def test_comics_keys_follow_their_detectors_not_the_region_model():
+    panels = source_closure("regions.panels", follow=ALGORITHM_PACKAGES)
+    cuts = source_closure("regions.cuts", "regions.strips", follow=ALGORITHM_PACKAGES)
+    assert "regions.panels" in panels and {"regions.cuts", "regions.strips"} <= set(cuts)
+    for closure in (panels, cuts):
+        assert not {"regions.skeleton", "regions.illustration", "models.unet"} & set(closure)
+
+
+def test_comics_options_key_on_the_detector_code(monkeypatch):
+    import tasks.comics as comics
+
+    cfg = comics.ComicsConfig()
+    seen = []
+    monkeypatch.setattr(comics, "stage_code", lambda *m: seen.append(m) or "|".join(m))
+    assert cfg.panels_fingerprint() != cfg.cuts_fingerprint()
+    assert seen == [("regions.panels",), ("regions.cuts", "regions.strips")]
