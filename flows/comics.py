@@ -1,19 +1,16 @@
 """Comics: webtoon episodes → cuts, comic pages → panels; optionally regions of every crop.
 
-`regionflow cuts` and `regionflow panels` are defined here (`add_comics_parsers`, `cmd_cuts`,
-`cmd_panels`); `flows/cli.py` wires them in.
+The `regionflow cuts` and `regionflow panels` commands are in `flows/cli/comics.py`.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
 from pathlib import PurePosixPath
 
 from prefect import flow
 
 from flows.export import region_export
-from flows.options import add_export_options, export_overrides
+from storage.comics import list_pages, list_slices
 from storage.locks import StoreLock
 from storage.store import Store
 from tasks.comics import ComicsConfig, split_episode, split_pages, stage_crops
@@ -92,159 +89,11 @@ def export_crops(
     }
 
 
-# command line ---------------------------------------------------------------------------------
-class _TemporaryServerLines(logging.Filter):
-    """Drops Prefect's "Starting/Stopping temporary server on ..." lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "temporary server" not in str(record.msg)
+def check_episode(episode: str) -> None:
+    """Raise (naming the folder) unless `episode` holds image slices: before any flow starts."""
+    list_slices(episode)
 
 
-def quiet_temporary_server(verbose: bool = False) -> None:
-    """Hide the embedded Prefect server's start and stop lines unless ``verbose``.
-
-    They come from the ``prefect`` logger itself (not a child), so a filter there drops just
-    them; flow and task logs are untouched.
-    """
-    logger = logging.getLogger("prefect")
-    for f in [f for f in logger.filters if isinstance(f, _TemporaryServerLines)]:
-        logger.removeFilter(f)
-    if not verbose:
-        logger.addFilter(_TemporaryServerLines())
-
-
-def _export_arguments(parser: argparse.ArgumentParser) -> None:
-    from storage.store import default_store_url
-
-    parser.add_argument(
-        "--store",
-        "-o",
-        "--output",
-        dest="output",
-        default=default_store_url(),
-        help="output store, a folder or fsspec URL (default: $REGIONFLOW_STORE or "
-        "./regionflow-store); -o/--output are other names for it",
-    )
-    parser.add_argument(
-        "--verbose", action="store_true", help="also print Prefect's temporary-server lines"
-    )
-    parser.add_argument(
-        "--checkpoint",
-        help="also extract the regions of every crop with this model (as `regionflow extract`)",
-    )
-    add_export_options(parser, when="with --checkpoint: ")
-
-
-def add_comics_parsers(subparsers) -> None:
-    """Add `cuts` and `panels` to the `regionflow` subcommands; each sets `handler`."""
-    cuts = subparsers.add_parser(
-        "cuts",
-        help="webtoon episode (folder of numbered slices) → cuts: crops, JSON, debug overlay",
-        description="Link an episode's slices in numeric order (1, 2, ..., 10), find the cuts "
-        "between gutters and write STORE/cuts/<episode>/: 001.png, 002.png, ... (top to bottom), "
-        "cuts.json (boxes x,y,w,h in strip pixels, kind, confidence, strip size) and overlay.png. "
-        "An episode already done with the same slices and options is skipped.",
-    )
-    cuts.add_argument(
-        "episode", help="folder of image slices, e.g. ep12/ holding 1.jpg, 2.jpg, ..."
-    )
-    cuts.add_argument(
-        "--width-policy",
-        choices=["scale", "pad"],
-        help="slices of another width: rescale keeping the aspect ratio (scale, default) or centre them on white (pad)",
-    )
-    cuts.add_argument(
-        "--fragments",
-        choices=["merge", "separate"],
-        help="small blocks (bubbles between cuts): merge into the nearest cut (default) or keep as cuts of kind fragment",
-    )
-    cuts.add_argument(
-        "--mode",
-        choices=["ours", "seed", "seed-rough"],
-        help="detector: ours (default), or the seed's exact-colour gutters (seed-rough) plus its Canny/Hough trim (seed)",
-    )
-    _export_arguments(cuts)
-    cuts.set_defaults(handler=cmd_cuts)
-
-    panels = subparsers.add_parser(
-        "panels",
-        help="comic pages → panels in reading order: crops, kumiko JSON, debug overlays",
-        description="Find the panels of every page and write STORE/panels/<page path>/ (the "
-        "page's path relative to the working directory, file name included): 01.png, 02.png, "
-        "... in reading order, panels.json (kumiko: filename = the page's path as given, size, "
-        "panels [[x,y,w,h], ...], polygons of slanted panels) and overlay.png; "
-        "STORE/panels/index.csv maps every input to its outputs and STORE/panels/panels.json "
-        "lists every page. Pages already done are skipped.",
-    )
-    panels.add_argument("pages", nargs="+", help="page files, folders or globs")
-    panels.add_argument("--rtl", action="store_true", help="read right to left (manga)")
-    _export_arguments(panels)
-    panels.set_defaults(handler=cmd_panels)
-
-
-def _print_regions(result: dict) -> None:
-    regions = result.get("regions")
-    if not regions:
-        return
-    if regions.get("state") == "Cached":
-        print(f"regions: {regions['images']} crops, unchanged since the last export (cached)")
-    else:
-        counts = f"{regions['computed']} computed, {regions['reused']} reused"
-        print(f"regions: {regions['images']} crops ({counts})")
-    print(f"exports: {regions['exports']}")
-
-
-def cmd_cuts(args: argparse.Namespace) -> int:
-    from storage.comics import list_slices
-
-    options = {"width_policy": args.width_policy, "fragments": args.fragments, "mode": args.mode}
-    config = {k: v for k, v in options.items() if v is not None}
-    ComicsConfig.from_dict(config)  # bad options fail before any flow starts
-    list_slices(args.episode)
-    quiet_temporary_server(args.verbose)
-    result = webtoon_cuts(
-        str(args.episode),
-        args.output,
-        config,
-        args.checkpoint,
-        export_overrides(args),
-        args.dask_address,
-        args.wait_for_lock,
-    )
-    width, height = result["size"]
-    state = "computed" if result["computed"] else "unchanged, skipped"
-    print(
-        f"\ncuts: {result['episode']}: {result['cuts']} cuts in a {width}x{height} strip ({state})"
-    )
-    print(f"json:    {result['json']}")
-    print(f"overlay: {', '.join(result['overlays'])}")
-    _print_regions(result)
-    return 0
-
-
-def cmd_panels(args: argparse.Namespace) -> int:
-    from storage.comics import list_pages
-
-    config = {"direction": "rtl"} if args.rtl else {}
-    list_pages(args.pages)
-    quiet_temporary_server(args.verbose)
-    result = comic_panels(
-        [str(p) for p in args.pages],
-        args.output,
-        config,
-        args.checkpoint,
-        export_overrides(args),
-        args.dask_address,
-        args.wait_for_lock,
-    )
-    pages = result["pages"]
-    print(
-        f"\npanels: {len(pages)} pages, {sum(len(p['panels']) for p in pages.values())} panels "
-        f"({result['computed']} computed, {result['reused']} unchanged)"
-    )
-    for given, info in pages.items():
-        print(f"  {given}  →  {info['folder']}/  ({len(info['panels'])} panels)")
-    print(f"json:  {result['json']}")
-    print(f"index: {result['index']}")
-    _print_regions(result)
-    return 0
+def check_pages(pages: list[str]) -> None:
+    """Raise (naming the input) unless every input gives comic pages: before any flow starts."""
+    list_pages(pages)

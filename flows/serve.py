@@ -4,15 +4,15 @@ Served deployments are named `<flow>/serve` (e.g. `region-export/serve`), apart 
 deployments of `prefect.yaml` (`<flow>/<flow>`): a served upsert over a work-pool deployment of the
 same name keeps its work pool and loses its code location, and its runs crash. Flows are loaded
 by module path (the project is installed), so the served runs do not depend on any working
-directory. Needs a Prefect server (`prefect server start`).
+directory. Needs a Prefect server (`prefect server start`). The `regionflow serve` command is
+in `flows/cli/serve.py`.
 """
 
 from __future__ import annotations
 
-import argparse
 from typing import TYPE_CHECKING
 
-from storage.store import Store, default_store_url
+from storage.store import Store
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -85,37 +85,3 @@ def serve_all(
     from prefect import serve
 
     serve(*deployments(store, refresh_cron=refresh_cron, name=name), limit=limit)
-
-
-def add_serve_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """The `serve` subcommand, for `flows.cli.build_parser`."""
-    parser = subparsers.add_parser(
-        "serve",
-        help="serve the pipeline, dataset-refresh (cron) and region-export deployments from this process",
-        description="Register the pipeline, dataset-refresh and region-export deployments with the "
-        "Prefect server at $PREFECT_API_URL and run their flow runs here until Ctrl-C. "
-        "Start runs with e.g. `prefect deployment run region-export/serve "
-        "--param inputs='[\"pages/\"]' --param checkpoint=model.pt`.",
-    )
-    parser.add_argument(
-        "--store",
-        default=default_store_url(),
-        help="the store every deployment uses by default (default: $REGIONFLOW_STORE or ./regionflow-store)",
-    )
-    parser.add_argument(
-        "--cron",
-        default=DEFAULT_REFRESH_CRON,
-        help=f"dataset-refresh schedule, cron syntax in UTC (default {DEFAULT_REFRESH_CRON!r})",
-    )
-    parser.add_argument(
-        "--name",
-        default=DEFAULT_NAME,
-        help=f"deployment name under each flow (default {DEFAULT_NAME!r}: region-export/{DEFAULT_NAME}, ...)",
-    )
-    parser.add_argument("--limit", type=int, default=None, help="at most this many runs at once")
-    return parser
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    serve_all(args.store, refresh_cron=args.cron, name=args.name, limit=args.limit)
-    return 0

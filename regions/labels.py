@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from skimage.measure import label as _label
 
@@ -58,3 +59,48 @@ def region_labels(region_map: np.ndarray) -> np.ndarray:
     background = int(key.min()) - 1
     labels = _label(key, background=background, connectivity=1)
     return labels.astype(np.uint32, copy=False)
+
+
+def given_labels(region_map: np.ndarray) -> np.ndarray:
+    """Labels of a region map as a user hands one over.
+
+    Parameters
+    ----------
+    region_map : (H, W) integer map, taken as labels as they are (a 16-bit label PNG), or
+        (H, W, 3|4) uint8 colour map, split into connected components (`region_labels`).
+
+    Returns
+    -------
+    (H, W) int64 labels (a new array).
+    """
+    region_map = np.asarray(region_map)
+    if region_map.ndim == 2:
+        if not np.issubdtype(region_map.dtype, np.integer):
+            raise ValueError(f"region_map: expected integer labels, got {region_map.dtype}")
+        return region_map.astype(np.int64)
+    return region_labels(region_map).astype(np.int64)
+
+
+def resize_labels(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Labels resampled nearest-neighbour (cv2.INTER_NEAREST) to `shape`'s first two sizes.
+
+    Parameters
+    ----------
+    labels : (H, W) integer labels, below 2**31.
+    shape : the target (height, width[, ...]).
+
+    Returns
+    -------
+    (height, width) labels: `labels` itself when the size already matches, else int32.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"labels: expected (H, W) integer labels, got {labels.shape} {labels.dtype}"
+        )
+    height, width = (int(n) for n in shape[:2])
+    if min(height, width) < 1:
+        raise ValueError(f"shape: expected a positive size, got {tuple(shape)}")
+    if labels.shape == (height, width):
+        return labels
+    return cv2.resize(labels.astype(np.int32), (width, height), interpolation=cv2.INTER_NEAREST)

@@ -31,3 +31,14 @@ def write_image_file(path: str | os.PathLike[str], image: np.ndarray) -> Path:
             f"{path}: cannot encode a {image.dtype} {image.shape} image as {path.suffix}"
         )
     return atomic_write_bytes(path, data.tobytes())
+
+
+def read_region_map(path: str | os.PathLike[str]) -> np.ndarray:
+    """A region map file as (H, W, 3) uint8 colours: grey maps become three equal channels,
+    16-bit ones keep their high byte (the region edges stay where they are)."""
+    region = read_image_file(path, cv2.IMREAD_UNCHANGED)
+    if region.ndim == 2:
+        region = cv2.cvtColor(region, cv2.COLOR_GRAY2BGR)
+    if region.dtype != np.uint8:
+        region = (region // 257).astype(np.uint8)
+    return region

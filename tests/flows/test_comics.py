@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
-from flows.comics import add_comics_parsers, comic_panels, webtoon_cuts
+from flows.cli.comics import add_parsers as add_comics_parsers
+from flows.comics import comic_panels, webtoon_cuts
 from regions.comic_synth import synth_page, synth_strip
 from regions.cuts import detect_cuts
 from regions.panel_eval import evaluate_panels

@@ -130,3 +130,4 @@ def test_cli_has_the_parts_steps():
     ):
         args = parser.parse_args(argv)
         assert args.command == "parts" and args.parts_command == argv[1]
+        assert args.handler.__name__ == f"cmd_parts_{argv[1]}"

@@ -7,8 +7,8 @@ import argparse
 
 import pytest
 
-import flows.serve as serve_module
-from flows.serve import DEFAULT_REFRESH_CRON, add_serve_parser, cmd_serve, deployments
+import flows.cli.serve as serve_cli
+from flows.serve import DEFAULT_REFRESH_CRON, deployments
 
 
 def test_three_deployments_named_serve_on_an_absolute_store(tmp_path, monkeypatch):
@@ -46,16 +46,14 @@ def test_bad_arguments_are_named(kwargs, message, tmp_path):
 
 def test_serve_subcommand_passes_its_options(monkeypatch):
     parser = argparse.ArgumentParser(prog="regionflow")
-    add_serve_parser(parser.add_subparsers(dest="command"))
+    serve_cli.add_parsers(parser.add_subparsers(dest="command"))
     args = parser.parse_args(
         ["serve", "--store", "s3://b/store", "--cron", "0 1 * * *", "--limit", "2"]
     )
     assert args.command == "serve" and args.name == "serve"
     seen = {}
-    monkeypatch.setattr(
-        serve_module, "serve_all", lambda store, **kw: seen.update(store=store, **kw)
-    )
-    assert cmd_serve(args) == 0
+    monkeypatch.setattr(serve_cli, "serve_all", lambda store, **kw: seen.update(store=store, **kw))
+    assert args.handler(args) == 0
     assert seen == {
         "store": "s3://b/store",
         "refresh_cron": "0 1 * * *",

@@ -86,7 +86,7 @@ def test_index_maps_inputs_to_outputs_and_merges_runs(tmp_path):
 
 
 def test_temporary_server_lines_are_hidden_unless_verbose():
-    from flows.comics import quiet_temporary_server
+    from flows.cli.common import quiet_temporary_server
 
     logger = logging.getLogger("prefect")
     record = logging.LogRecord(

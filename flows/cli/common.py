@@ -1,8 +1,48 @@
-"""Command-line options shared by several `regionflow` commands."""
+"""What several `regionflow` commands share: options, and keeping Prefect's own output quiet."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+
+from flows.store import default_store_url
+
+
+def quiet_prefect() -> None:
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "regionflow")
+    # The embedded API server can take a while on a busy 2-core machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+
+class _TemporaryServerLines(logging.Filter):
+    """Drops Prefect's "Starting/Stopping temporary server on ..." lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "temporary server" not in str(record.msg)
+
+
+def quiet_temporary_server(verbose: bool = False) -> None:
+    """Hide the embedded Prefect server's start and stop lines unless ``verbose``.
+
+    They come from the ``prefect`` logger itself (not a child), so a filter there drops just
+    them; flow and task logs are untouched.
+    """
+    logger = logging.getLogger("prefect")
+    for f in [f for f in logger.filters if isinstance(f, _TemporaryServerLines)]:
+        logger.removeFilter(f)
+    if not verbose:
+        logger.addFilter(_TemporaryServerLines())
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default=default_store_url(),
+        help="where outputs go: a folder or fsspec URL (default: $REGIONFLOW_STORE or ./regionflow-store)",
+    )
 
 
 def add_lock_option(parser: argparse.ArgumentParser) -> None:

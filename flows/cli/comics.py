@@ -1,0 +1,143 @@
+"""`regionflow cuts | panels`: webtoon episodes → cuts, comic pages → panels (flows/comics.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+from flows.cli.common import add_export_options, export_overrides, quiet_temporary_server
+from flows.store import default_store_url
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    cuts = subparsers.add_parser(
+        "cuts",
+        help="webtoon episode (folder of numbered slices) → cuts: crops, JSON, debug overlay",
+        description="Link an episode's slices in numeric order (1, 2, ..., 10), find the cuts "
+        "between gutters and write STORE/cuts/<episode>/: 001.png, 002.png, ... (top to bottom), "
+        "cuts.json (boxes x,y,w,h in strip pixels, kind, confidence, strip size) and overlay.png. "
+        "An episode already done with the same slices and options is skipped.",
+    )
+    cuts.add_argument(
+        "episode", help="folder of image slices, e.g. ep12/ holding 1.jpg, 2.jpg, ..."
+    )
+    cuts.add_argument(
+        "--width-policy",
+        choices=["scale", "pad"],
+        help="slices of another width: rescale keeping the aspect ratio (scale, default) or centre them on white (pad)",
+    )
+    cuts.add_argument(
+        "--fragments",
+        choices=["merge", "separate"],
+        help="small blocks (bubbles between cuts): merge into the nearest cut (default) or keep as cuts of kind fragment",
+    )
+    cuts.add_argument(
+        "--mode",
+        choices=["ours", "seed", "seed-rough"],
+        help="detector: ours (default), or the seed's exact-colour gutters (seed-rough) plus its Canny/Hough trim (seed)",
+    )
+    _export_arguments(cuts)
+    cuts.set_defaults(handler=cmd_cuts)
+
+    panels = subparsers.add_parser(
+        "panels",
+        help="comic pages → panels in reading order: crops, kumiko JSON, debug overlays",
+        description="Find the panels of every page and write STORE/panels/<page path>/ (the "
+        "page's path relative to the working directory, file name included): 01.png, 02.png, "
+        "... in reading order, panels.json (kumiko: filename = the page's path as given, size, "
+        "panels [[x,y,w,h], ...], polygons of slanted panels) and overlay.png; "
+        "STORE/panels/index.csv maps every input to its outputs and STORE/panels/panels.json "
+        "lists every page. Pages already done are skipped.",
+    )
+    panels.add_argument("pages", nargs="+", help="page files, folders or globs")
+    panels.add_argument("--rtl", action="store_true", help="read right to left (manga)")
+    _export_arguments(panels)
+    panels.set_defaults(handler=cmd_panels)
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        "-o",
+        "--output",
+        dest="output",
+        default=default_store_url(),
+        help="output store, a folder or fsspec URL (default: $REGIONFLOW_STORE or "
+        "./regionflow-store); -o/--output are other names for it",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print Prefect's temporary-server lines"
+    )
+    parser.add_argument(
+        "--checkpoint",
+        help="also extract the regions of every crop with this model (as `regionflow extract`)",
+    )
+    add_export_options(parser, when="with --checkpoint: ")
+
+
+def _print_regions(result: dict) -> None:
+    regions = result.get("regions")
+    if not regions:
+        return
+    if regions.get("state") == "Cached":
+        print(f"regions: {regions['images']} crops, unchanged since the last export (cached)")
+    else:
+        counts = f"{regions['computed']} computed, {regions['reused']} reused"
+        print(f"regions: {regions['images']} crops ({counts})")
+    print(f"exports: {regions['exports']}")
+
+
+def cmd_cuts(args: argparse.Namespace) -> int:
+    from flows.comics import check_episode, webtoon_cuts
+    from tasks.comics import ComicsConfig
+
+    options = {"width_policy": args.width_policy, "fragments": args.fragments, "mode": args.mode}
+    config = {k: v for k, v in options.items() if v is not None}
+    ComicsConfig.from_dict(config)  # bad options fail before any flow starts
+    check_episode(args.episode)
+    quiet_temporary_server(args.verbose)
+    result = webtoon_cuts(
+        str(args.episode),
+        args.output,
+        config,
+        args.checkpoint,
+        export_overrides(args),
+        args.dask_address,
+        args.wait_for_lock,
+    )
+    width, height = result["size"]
+    state = "computed" if result["computed"] else "unchanged, skipped"
+    print(
+        f"\ncuts: {result['episode']}: {result['cuts']} cuts in a {width}x{height} strip ({state})"
+    )
+    print(f"json:    {result['json']}")
+    print(f"overlay: {', '.join(result['overlays'])}")
+    _print_regions(result)
+    return 0
+
+
+def cmd_panels(args: argparse.Namespace) -> int:
+    from flows.comics import check_pages, comic_panels
+
+    config = {"direction": "rtl"} if args.rtl else {}
+    check_pages(args.pages)
+    quiet_temporary_server(args.verbose)
+    result = comic_panels(
+        [str(p) for p in args.pages],
+        args.output,
+        config,
+        args.checkpoint,
+        export_overrides(args),
+        args.dask_address,
+        args.wait_for_lock,
+    )
+    pages = result["pages"]
+    print(
+        f"\npanels: {len(pages)} pages, {sum(len(p['panels']) for p in pages.values())} panels "
+        f"({result['computed']} computed, {result['reused']} unchanged)"
+    )
+    for given, info in pages.items():
+        print(f"  {given}  →  {info['folder']}/  ({len(info['panels'])} panels)")
+    print(f"json:  {result['json']}")
+    print(f"index: {result['index']}")
+    _print_regions(result)
+    return 0
