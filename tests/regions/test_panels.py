@@ -240,3 +240,56 @@ def test_every_category_beats_or_matches_the_old_rule():
     old = evaluate_panels([detect_panels_legacy(p.image, direction="rtl") for p in pages], truth)
     assert ours["f1"] >= max(0.85, old["f1"]), (ours, old)
     assert ours["reading_order"] >= 0.95
+
+
+def test_light_sky_closed_by_a_frame_is_no_bubble():
+    # A white sky over a wavy horizon inside a framed panel fills ~75 % of its box, like a
+    # bubble; it runs along the frame, so it stays the panel's picture (and keeps its inset).
+    page = _page((300, 300), background=(230, 230, 230))
+    page[20:280, 20:180] = 120
+    page[20:24, 20:180] = page[276:280, 20:180] = page[20:280, 20:24] = page[20:280, 176:180] = 0
+    # Sky: flat along the top frame, bounded below by a convex arc (fills ~75 % of its box).
+    xs = np.arange(24, 176)
+    horizon = (50 + 55 * np.sin(np.pi * (xs - 24) / 152)).astype(int)
+    for x, y in zip(xs, horizon, strict=True):
+        page[24:y, x] = 255
+    gutter = gutter_mask(page)
+    assert not speech_bubbles(page, gutter).any()
+    # An ellipse bubble on the same page is still found.
+    cv2.ellipse(page, (150, 70), (40, 20), 0, 0, 360, (0, 0, 0), 2)
+    assert speech_bubbles(page, gutter_mask(page)).any()
+
+
+def test_dark_panels_on_black_gutter_stay_panels():
+    # Frameless dark panels (grey 30) on black: within the gutter colour tolerance at the
+    # edge, but their interiors are far from the flooded gutter.
+    page = _page((300, 400), background=(0, 0, 0))
+    truth = [(20, 20, 120, 160), (160, 20, 120, 160), (20, 200, 260, 180)]
+    for x, y, w, h in truth:
+        page[y : y + h, x : x + w] = 30
+        cv2.circle(page, (x + w // 2, y + h // 2), 15, (200, 200, 200), -1)
+    found = detect_panels(page)
+    assert evaluate_panels([found], [truth])["f1"] == 1.0
+    # The few pixels next to the gutter may join it (JPEG reach): boxes shrink a little.
+    for p, t in zip(found, truth, strict=True):
+        assert max(abs(a - b) for a, b in zip(p.box, t, strict=True)) <= 6
+
+
+@pytest.mark.parametrize("direction", ["ltr", "rtl"])
+def test_white_panel_bleeding_off_the_page_is_one_panel(direction):
+    # The top panel bleeds off the top edge: its white interior meets the border and is
+    # flooded, but its frame cuts it off from the gutter network (the margins).
+    page = _page((300, 400))
+    page[0:180, 20:24] = page[0:180, 276:280] = page[176:180, 20:280] = 0
+    # Two figures with white sky between them: on the flooded interior that sky would read
+    # as a gutter and split the panel in two.
+    page[30:170, 40:120] = 60
+    page[30:170, 180:260] = 90
+    _framed(page, 20, 200, 140, 380)
+    _framed(page, 160, 200, 280, 380, (200, 120, 60))
+    found = detect_panels(page, direction=direction)
+    lower = [(20, 200, 120, 180), (160, 200, 120, 180)]
+    truth = [(20, 0, 260, 180), *(lower if direction == "ltr" else lower[::-1])]
+    assert len(found) == 3
+    for p, t in zip(found, truth, strict=True):
+        assert max(abs(a - b) for a, b in zip(p.box, t, strict=True)) <= 2
