@@ -736,10 +736,21 @@ def detect_panels(
             panels.extend(Panel(a, b, c - a, d - b, "contour", 0.8) for a, b, c, d in pieces)
         if inner is not None:
             for b in inner[0]:
-                panels.append(
-                    Panel(*_grow_to_frame(content, b, (x0, y0, x1, y1), limit), "inset", 0.7)
-                )
+                box = _grow_to_frame(content, b, (x0, y0, x1, y1), limit)
+                # A framed panel the contour fallback already split off is no inset of it.
+                if pieces is None or all(_iou(box, p) < 0.5 for p in pieces):
+                    panels.append(Panel(*box, "inset", 0.7))
     return panels
+
+
+def _iou(box: tuple[int, int, int, int], corners: tuple[int, int, int, int]) -> float:
+    """IoU of an ``(x, y, w, h)`` box and an ``(x0, y0, x1, y1)`` box."""
+    x, y, w, h = box
+    a0, b0, a1, b1 = corners
+    iw = max(0, min(x + w, a1) - max(x, a0))
+    ih = max(0, min(y + h, b1) - max(y, b0))
+    inter = iw * ih
+    return inter / max(1, w * h + (a1 - a0) * (b1 - b0) - inter)
 
 
 def _grow_to_frame(

@@ -6,7 +6,7 @@ import pytest
 
 from regions.comic_synth import PAGE_CATEGORIES, synth_manga_page, synth_page
 from regions.cuts import Cut
-from regions.panel_eval import evaluate_panels
+from regions.panel_eval import box_iou, evaluate_panels
 from regions.panels import (
     Panel,
     detect_panels,
@@ -293,3 +293,14 @@ def test_white_panel_bleeding_off_the_page_is_one_panel(direction):
     assert len(found) == 3
     for p, t in zip(found, truth, strict=True):
         assert max(abs(a - b) for a, b in zip(p.box, t, strict=True)) <= 2
+
+
+def test_no_panel_reported_twice_on_frameless_pages():
+    # A row no straight gutter splits (a frameless panel between framed ones) falls back to
+    # its pieces; the framed neighbours' interiors are those pieces, not insets of them.
+    for seed in (0, 11):
+        sample = synth_manga_page(seed, "frameless", direction="rtl" if seed % 2 else "ltr")
+        found = detect_panels(sample.image, direction=sample.direction)
+        iou = box_iou([p.box for p in found], [p.box for p in found])
+        np.fill_diagonal(iou, 0)
+        assert iou.max() < 0.5, seed
