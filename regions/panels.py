@@ -4,10 +4,13 @@ Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.panels
 
 1. **Gutter mask** (:func:`gutter_mask`): a 3×3 median removes JPEG speckle, then a flood fill
    from the page border with a *floating* per-neighbour tolerance, completed by pixels close to
-   the gutter colour estimated around them. Tinted, black, white, grey and graded gutters all
-   come out without knowing their colour.
+   the gutter colour estimated around them (farther than a few pixels from the flood, only
+   pixels much closer: a dark panel on a black gutter stays a panel). Tinted, black, white,
+   grey and graded gutters all come out without knowing their colour. A wide pocket of it that
+   the frames cut off from the gutter network is a panel bleeding off the page: content.
 2. **Bubbles set aside** (:func:`speech_bubbles`): light, enclosed, ellipse-like regions count
-   neither as gutter nor as content, so a bubble across a gutter does not join two panels.
+   neither as gutter nor as content, so a bubble across a gutter does not join two panels; a
+   light region running along a straight side of its box (a sky under a frame) is no bubble.
 3. **Region cuts** on work-resolution maps (longest side ≤ 640 px, area-averaged so thin gutters
    survive as fractions): a region is cut along the best line ``y - s·x = d`` (or
    ``x - s·y = d``) whose pixels outside bubbles are at least ``gutter_fraction`` gutter, that
@@ -87,7 +90,8 @@ def gutter_mask(
     while frames and panel edges are sharp steps. JPEG colour bleeding can stop it short in
     narrow gutters, so the second pass estimates the gutter's colour everywhere (a blur of the
     flooded pixels, normalised by their density: gradients are followed) and adds every pixel
-    within ``colour_tolerance`` of that estimate that is connected to the flooded gutter.
+    within ``colour_tolerance`` of that estimate that is connected to the flooded gutter; farther
+    than a few pixels (0.4 % of the long side) from the flood, within a third of it.
 
     Parameters
     ----------
