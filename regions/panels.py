@@ -176,7 +176,8 @@ def speech_bubbles(
     A bubble is an enclosed (not gutter) region of light pixels (every channel ≥ ``light``)
     whose outer contour is ellipse-like: it fills 60–86 % of its bounding box (an ellipse fills
     78.5 %, a tail lowers it) and at least 85 % of its convex hull. A panel's light background
-    is rectangular (≈ 100 %) and is kept.
+    is rectangular (≈ 100 %) or, cut by a horizon, runs along its frame (a side of its box at
+    least 60 % filled): it is kept.
 
     Parameters
     ----------
