@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from flows.cli.common import add_export_options, export_overrides, quiet_temporary_server
+from flows.cli.common import (
+    add_export_options,
+    add_output_options,
+    export_overrides,
+    quiet_temporary_server,
+)
 from flows.store import default_store_url
 
 
@@ -55,23 +60,30 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store",
-        "-o",
-        "--output",
-        dest="output",
-        default=default_store_url(),
-        help="output store, a folder or fsspec URL (default: $REGIONFLOW_STORE or "
-        "./regionflow-store); -o/--output are other names for it",
-    )
-    parser.add_argument(
-        "--verbose", action="store_true", help="also print Prefect's temporary-server lines"
+    add_output_options(
+        parser,
+        default_store_url(),
+        "output store, a folder or fsspec URL (default: $REGIONFLOW_STORE or ./regionflow-store)",
     )
     parser.add_argument(
         "--checkpoint",
         help="also extract the regions of every crop with this model (as `regionflow extract`)",
     )
     add_export_options(parser, when="with --checkpoint: ")
+
+
+def _run(comics_flow, inputs, config: dict, args: argparse.Namespace) -> dict:
+    """`comics_flow(inputs, ...)` with the store, checkpoint and export options of `args`."""
+    quiet_temporary_server(args.verbose)
+    return comics_flow(
+        inputs,
+        args.output,
+        config,
+        args.checkpoint,
+        export_overrides(args),
+        args.dask_address,
+        args.wait_for_lock,
+    )
 
 
 def _print_regions(result: dict) -> None:
@@ -94,16 +106,7 @@ def cmd_cuts(args: argparse.Namespace) -> int:
     config = {k: v for k, v in options.items() if v is not None}
     ComicsConfig.from_dict(config)  # bad options fail before any flow starts
     check_episode(args.episode)
-    quiet_temporary_server(args.verbose)
-    result = webtoon_cuts(
-        str(args.episode),
-        args.output,
-        config,
-        args.checkpoint,
-        export_overrides(args),
-        args.dask_address,
-        args.wait_for_lock,
-    )
+    result = _run(webtoon_cuts, str(args.episode), config, args)
     width, height = result["size"]
     state = "computed" if result["computed"] else "unchanged, skipped"
     print(
@@ -120,16 +123,7 @@ def cmd_panels(args: argparse.Namespace) -> int:
 
     config = {"direction": "rtl"} if args.rtl else {}
     check_pages(args.pages)
-    quiet_temporary_server(args.verbose)
-    result = comic_panels(
-        [str(p) for p in args.pages],
-        args.output,
-        config,
-        args.checkpoint,
-        export_overrides(args),
-        args.dask_address,
-        args.wait_for_lock,
-    )
+    result = _run(comic_panels, [str(p) for p in args.pages], config, args)
     pages = result["pages"]
     print(
         f"\npanels: {len(pages)} pages, {sum(len(p['panels']) for p in pages.values())} panels "

@@ -45,6 +45,21 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_output_options(parser: argparse.ArgumentParser, default: str, help: str) -> None:
+    """--store (also -o, --output) into `args.output`, and --verbose for Prefect's own lines."""
+    parser.add_argument(
+        "--store",
+        "-o",
+        "--output",
+        dest="output",
+        default=default,
+        help=f"{help}; -o/--output are other names for it",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print Prefect's temporary-server lines"
+    )
+
+
 def add_lock_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait-for-lock",

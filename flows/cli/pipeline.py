@@ -13,6 +13,7 @@ from pathlib import Path
 from flows.cli.common import (
     add_export_options,
     add_lock_option,
+    add_output_options,
     add_store_option,
     export_overrides,
     quiet_temporary_server,
@@ -96,17 +97,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="predicted region maps (paired by the name before the first '.')",
     )
     evaluate.add_argument("gt_dir", type=Path, help="ground-truth region maps")
-    evaluate.add_argument(
-        "--store",
-        "-o",
-        "--output",
-        dest="output",
-        default="./regionflow-eval",
-        help="where the report goes, a folder (default ./regionflow-eval); -o/--output are other "
-        "names for it",
-    )
-    evaluate.add_argument(
-        "--verbose", action="store_true", help="also print Prefect's temporary-server lines"
+    add_output_options(
+        evaluate, "./regionflow-eval", "where the report goes, a folder (default ./regionflow-eval)"
     )
     evaluate.add_argument(
         "--tolerance-px",
