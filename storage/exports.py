@@ -19,6 +19,20 @@ import pyarrow.parquet as pq
 from storage.store import Store
 
 EXPORTS = "exports"
+SKELETON_FILE = "skeleton.png"
+# The file of each export format but labels (16-bit PNG or 32-bit TIFF: `label_image_bytes`).
+EXPORT_FILES = {
+    "flat": "flat.png",
+    "regions": "regions.parquet",
+    "coco": "coco.json",
+    "svg": "regions.svg",
+}
+
+
+def export_name(split: str, predictor: str, config_fingerprint: str) -> str:
+    """The folder of one extraction under exports/ (and reports/): split, predictor, and the
+    start of the fingerprint of everything that made it, e.g. `val-ground-truth-3f2a...`."""
+    return f"{split}-{predictor.replace('_', '-')}-{config_fingerprint[:12]}"
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -46,8 +60,12 @@ def label_image_bytes(labels: np.ndarray) -> tuple[str, bytes]:
 
 
 def table_bytes(rows: list[dict[str, Any]] | dict[str, Any]) -> bytes:
-    """Parquet bytes of a list of rows or a dict of columns."""
-    table = pa.Table.from_pylist(rows) if isinstance(rows, list) else pa.table(rows)
+    """Parquet bytes of a list of rows or a dict of columns. Rows may differ in their keys (long
+    format: each family has its own): the columns are every key seen, null where a row has none."""
+    if isinstance(rows, list):
+        keys = list(dict.fromkeys(key for row in rows for key in row))
+        rows = {key: [row.get(key) for row in rows] for key in keys}
+    table = pa.table(rows)
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()
@@ -88,3 +106,25 @@ class ExportWriter:
         self, sample_id: str, name: str, flags: int = cv2.IMREAD_UNCHANGED
     ) -> np.ndarray:
         return decode_image(self.store.read_bytes(EXPORTS, self.export_id, sample_id, name), flags)
+
+    def write_skeleton(self, sample_id: str, skeleton: np.ndarray) -> str:
+        return self.write_image(sample_id, SKELETON_FILE, skeleton)
+
+    def read_skeleton(self, sample_id: str) -> np.ndarray:
+        """(H, W) uint8, as written."""
+        return self.read_image(sample_id, SKELETON_FILE, cv2.IMREAD_GRAYSCALE)
+
+    def write_documents(self, sample_id: str, documents: dict[str, Any]) -> list[str]:
+        """Each export format's object (`regions.extraction.export_documents`) to its file:
+        labels → label image, flat → PNG, regions → Parquet, coco → JSON, svg → text."""
+        writers = {
+            "labels": lambda labels: self.write_labels(sample_id, labels),
+            "flat": lambda image: self.write_image(sample_id, EXPORT_FILES["flat"], image),
+            "regions": lambda rows: self.write_table(sample_id, EXPORT_FILES["regions"], rows),
+            "coco": lambda doc: self.write_json(sample_id, EXPORT_FILES["coco"], doc),
+            "svg": lambda text: self.write(sample_id, EXPORT_FILES["svg"], text.encode()),
+        }
+        unknown = sorted(set(documents) - set(writers))
+        if unknown:
+            raise ValueError(f"documents: no file for the formats {unknown}")
+        return [writers[name](document) for name, document in documents.items()]

@@ -61,6 +61,17 @@ def read_manifest(store: Store) -> list[dict[str, Any]]:
     return pq.read_table(io.BytesIO(store.read_bytes(MANIFEST))).to_pylist()
 
 
+def split_ids(store: Store, split: str, *, only: list[str] | None = None) -> list[str]:
+    """The ok (not quarantined) samples of `split`, in manifest order; only those in `only`
+    when it is given."""
+    wanted = None if only is None else set(only)
+    return [
+        r["id"]
+        for r in read_manifest(store)
+        if r["split"] == split and r["status"] == "ok" and (wanted is None or r["id"] in wanted)
+    ]
+
+
 def _natural(sample_id: str) -> tuple:
     head, _, tail = sample_id.rpartition("-")
     return (head, int(tail)) if tail.isdigit() else (sample_id, -1)

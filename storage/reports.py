@@ -10,7 +10,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from storage.exports import ExportWriter, decode_image, encode_png, table_bytes
+from storage.exports import (
+    EXPORT_FILES,
+    SKELETON_FILE,
+    ExportWriter,
+    decode_image,
+    encode_png,
+    table_bytes,
+)
 from storage.store import Store
 
 REPORTS = "reports"
@@ -76,22 +83,11 @@ def embedded(pictures: dict[str, tuple[str, bytes]]) -> dict[str, str]:
     return {caption: data_uri(data) for caption, (_, data) in pictures.items()}
 
 
-def _precision_at(row: dict[str, Any], scale: int) -> float:
-    n_est = row.get(f"danbooregion_n_est_{scale}", 0)
-    return row.get(f"danbooregion_tp_{scale}", 0) / n_est if n_est else 1.0
-
-
-def _scale_plot(rows: list[dict[str, Any]]) -> bytes | None:
+def _scale_plot(curve: dict[int, float]) -> bytes:
     """Mean DanbooRegion precision vs scale, as PNG bytes."""
-    scales = sorted(
-        {int(k.rsplit("_", 1)[1]) for r in rows for k in r if k.startswith("danbooregion_tp_")}
-    )
-    if not scales:
-        return None
-    means = [float(np.mean([_precision_at(r, s) for r in rows])) for s in scales]
 
     def draw(ax):
-        ax.plot(scales, means, marker="o")
+        ax.plot(list(curve), list(curve.values()), marker="o")
         ax.set_xlabel("short side (px)")
         ax.set_ylabel("mean boundary precision")
         ax.set_title("DanbooRegion precision vs scale")
@@ -148,8 +144,8 @@ def _preview(writer: ExportWriter, sample_id: str, store: Store) -> bytes | None
 
     try:
         image = read_array(store, sample_id, "image")
-        skeleton = writer.read_image(sample_id, "skeleton.png", 1)
-        flat = writer.read_image(sample_id, "flat.png", 1)
+        skeleton = writer.read_image(sample_id, SKELETON_FILE, cv2.IMREAD_COLOR)
+        flat = writer.read_image(sample_id, EXPORT_FILES["flat"], cv2.IMREAD_COLOR)
     except (OSError, KeyError, ValueError, FileNotFoundError):
         return None
     return encode_png(np.concatenate([image, skeleton, flat], axis=1))
@@ -182,21 +178,22 @@ def comparison_table(comparison: dict[str, dict[str, float]]) -> list[str]:
 
 def render_markdown(
     title: str,
-    rows: list[dict[str, Any]],
+    n_images: int,
     scores: dict[str, float],
     *,
     images: dict[str, str],
+    worst: list[dict[str, Any]] | None = None,
     comparison: dict[str, dict[str, float]] | None = None,
 ) -> str:
-    lines = [f"# {title}", "", f"{len(rows)} images."]
+    """The report: scores, the worst images ({"image", "precision", "n_regions"} at 512),
+    predictors side by side, pictures (caption → file name or data URI)."""
+    lines = [f"# {title}", "", f"{n_images} images."]
     if scores:
         lines += ["", "| metric | value |", "|---|---|"]
         for key, label in SCORE_NAMES.items():
             if key in scores and not math.isnan(scores[key]):
                 lines.append(f"| {label} | {scores[key]:.5f} |")
-        worst = sorted((r for r in rows if "n_pixels" in r), key=lambda r: _precision_at(r, 512))[
-            :5
-        ]
+    if scores and worst:
         lines += [
             "",
             "## Worst images (precision at 512)",
@@ -204,8 +201,8 @@ def render_markdown(
             "| image | precision@512 | regions |",
             "|---|---|---|",
         ]
-        lines += [f"| {r['id']} | {_precision_at(r, 512):.4f} | {r['n_regions']} |" for r in worst]
-    else:
+        lines += [f"| {w['image']} | {w['precision']:.4f} | {w['n_regions']} |" for w in worst]
+    if not scores:
         lines += ["", "No ground truth for these images: exports only, no scores."]
     if comparison and len(comparison) > 1 and any(comparison.values()):
         lines += ["", "## Side by side (same images)", "", *comparison_table(comparison)]
@@ -225,25 +222,33 @@ def write_report(
     rows: list[dict[str, Any]],
     scores: dict[str, float],
     *,
+    image_ids: list[str],
     writer: ExportWriter | None,
     title: str,
     comparison: dict[str, dict[str, float]] | None = None,
+    worst: list[dict[str, Any]] | None = None,
+    scale_curve: dict[int, float] | None = None,
     threshold_curve: dict[int, float] | None = None,
     size_histograms: dict[str, list[int]] | None = None,
 ) -> dict[str, str]:
-    """Write metrics.parquet, summary.json, plots, preview and report.md; return their URLs."""
+    """Write metrics.parquet (the metric rows as given), summary.json, plots, preview and
+    report.md; return their URLs. Scores and curves come derived (regions.metrics)."""
     base = (REPORTS, report_id)
     if rows:
         store.write_bytes(table_bytes(rows), *base, "metrics.parquet")
     store.write_json(
-        {"title": title, "n_images": len(rows), "scores": scores, "comparison": comparison or {}},
+        {
+            "title": title,
+            "n_images": len(image_ids),
+            "scores": scores,
+            "comparison": comparison or {},
+        },
         *base,
         "summary.json",
     )
     pictures: dict[str, tuple[str, bytes]] = {}  # caption → (file name, PNG bytes)
-    plot = _scale_plot([r for r in rows if "n_pixels" in r])
-    if plot:
-        pictures["Precision vs scale"] = ("precision_vs_scale.png", plot)
+    if scale_curve:
+        pictures["Precision vs scale"] = ("precision_vs_scale.png", _scale_plot(scale_curve))
     if threshold_curve:
         pictures["Boundary F vs decoder threshold"] = (
             "f_vs_threshold.png",
@@ -251,18 +256,19 @@ def write_report(
         )
     if size_histograms:
         pictures["Region sizes"] = ("region_sizes.png", _size_plot(size_histograms))
-    preview = _preview(writer, rows[0]["id"], store) if rows and writer is not None else None
+    preview = _preview(writer, image_ids[0], store) if image_ids and writer is not None else None
     if preview:
-        caption = f"Preview: {rows[0]['id']} (image | skeleton map | regions)"
+        caption = f"Preview: {image_ids[0]} (image | skeleton map | regions)"
         pictures[caption] = ("preview.png", preview)
     for name, data in pictures.values():
         store.write_bytes(data, *base, name)
     files = {caption: name for caption, (name, _) in pictures.items()}
-    markdown = render_markdown(title, rows, scores, images=files, comparison=comparison)
+    text = {"worst": worst, "comparison": comparison}
+    markdown = render_markdown(title, len(image_ids), scores, images=files, **text)
     store.write_bytes(markdown.encode(), *base, "report.md")
     report_url = store.url_of(*base, "report.md")
     artifact = render_markdown(
-        title, rows, scores, images=embedded(pictures), comparison=comparison
+        title, len(image_ids), scores, images=embedded(pictures), **text
     ) + on_disk(report_url, "metrics.parquet, summary.json and the plots beside it")
     return {
         "report": report_url,

@@ -7,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from regions.labels import region_labels
-from regions.metrics import danbooregion_counts, image_metrics, summarize
+from regions import metrics
+from regions.labels import region_labels, resize_labels
 from storage.images import read_image_file
 from storage.layout import IMAGE_SUFFIXES, natural_key
 from storage.reports import write_report
@@ -39,44 +39,46 @@ def pair_files(pred_dir: Path, gt_dir: Path) -> list[tuple[str, Path, Path]]:
     return [(key, preds[key], gts[key]) for key in common]
 
 
-def evaluate_pair(gt_map: np.ndarray, pred_map: np.ndarray, *, tolerance_px: float = 2.0) -> dict:
-    """All metric counts; the DanbooRegion counts on the maps as given (sizes may differ), the
-    others after resizing the prediction to the ground truth's size (nearest)."""
+def evaluate_pair(
+    gt_map: np.ndarray, pred_map: np.ndarray, *, image: str, tolerance_px: float = 2.0
+) -> list[dict]:
+    """Every metric row of one pair; the DanbooRegion counts on the maps as given (sizes may
+    differ), the others after resizing the prediction to the ground truth's size (nearest)."""
     gt_labels = region_labels(gt_map)
     pred_labels = region_labels(pred_map)
-    if pred_labels.shape != gt_labels.shape:
-        pred_labels = cv2.resize(
-            pred_labels.astype(np.int32), gt_labels.shape[::-1], interpolation=cv2.INTER_NEAREST
-        )
-    row = image_metrics(gt_labels, pred_labels, scales=(), pixel_tolerance=tolerance_px)
-    for counts in danbooregion_counts(gt_map, pred_map):
-        for key in ("tp", "n_est", "n_gt"):
-            row[f"danbooregion_{key}_{counts['scale']}"] = counts[key]
-    return row
+    rows = [metrics.extracted_row(pred_labels, image=image)]
+    rows += metrics.image_metrics(
+        gt_labels,
+        resize_labels(pred_labels, gt_labels.shape),
+        image=image,
+        scales=(),
+        pixel_tolerance=tolerance_px,
+    )
+    rows += metrics.metric_rows(
+        image, "danbooregion", metrics.danbooregion_counts(gt_map, pred_map)
+    )
+    return rows
 
 
 def evaluate_folders(
     pred_dir: Path, gt_dir: Path, output: str, *, tolerance_px: float = 2.0
 ) -> dict:
     """Score every pair, write metrics.parquet / summary.json / report.md under `output`."""
+    pairs = pair_files(Path(pred_dir), Path(gt_dir))
     rows = []
-    for key, pred, gt in pair_files(Path(pred_dir), Path(gt_dir)):
+    for key, pred, gt in pairs:
         gt_map = read_image_file(gt, cv2.IMREAD_COLOR)
         pred_map = read_image_file(pred, cv2.IMREAD_COLOR)
-        rows.append(
-            {
-                "id": key,
-                "n_regions": int(region_labels(pred_map).max()),
-                **evaluate_pair(gt_map, pred_map, tolerance_px=tolerance_px),
-            }
-        )
-    scores = summarize(rows)
+        rows += evaluate_pair(gt_map, pred_map, image=key, tolerance_px=tolerance_px)
+    scores = metrics.summarize(rows)
     report = write_report(
         Store(output),
         "evaluate",
         rows,
         scores,
+        image_ids=[key for key, _, _ in pairs],
         writer=None,
         title=f"Evaluation of {pred_dir} against {gt_dir}",
+        **metrics.report_figures(rows),
     )
-    return {"images": len(rows), "scores": scores, **{k: report[k] for k in ("report", "metrics")}}
+    return {"images": len(pairs), "scores": scores, **{k: report[k] for k in ("report", "metrics")}}

@@ -18,9 +18,16 @@ from regions.metrics import (
     danbooregion_counts,
     danbooregion_edges,
     danbooregion_scores,
+    extracted_row,
+    extraction_rows,
     image_metrics,
+    precision_by_scale,
     region_counts,
+    report_figures,
+    size_rows,
     summarize,
+    threshold_curve,
+    worst_images,
 )
 from tests.conftest import read_fixture
 
@@ -360,14 +367,28 @@ def test_image_metrics_and_summary_on_a_perfect_prediction():
         rng.integers(0, 5, (8, 10)).astype(np.uint8), (60, 48), interpolation=cv2.INTER_NEAREST
     )
     before = gt.copy()
-    row = image_metrics(gt, gt.astype(np.int32) + 7, scales=(24, 512))
+    rows = image_metrics(gt, gt.astype(np.int32) + 7, image="a", scales=(24, 512))
     assert np.array_equal(gt, before)
-    assert all(isinstance(value, int | float) for value in row.values())
-    assert row["danbooregion_tp_24"] == row["danbooregion_n_est_24"] > 0
-    summary = summarize([row, row])
+    assert [r["metric"] for r in rows] == [
+        "regions",
+        "boundary",
+        "boundary_px",
+        "danbooregion",
+        "danbooregion",
+    ]
+    for row in rows:
+        assert row["image"] == "a"
+        assert all(
+            isinstance(v, int | float) for k, v in row.items() if k not in ("image", "metric")
+        )
+    scale_24 = next(r for r in rows if r.get("scale") == 24)
+    assert scale_24["tp"] == scale_24["n_est"] > 0
+    again = image_metrics(gt, gt.astype(np.int32) + 7, image="b", scales=(24, 512))
+    summary = summarize(rows + again)
     assert summary["n_images"] == 2
     for key in ("AP", "OIS", "ODS", "boundary_precision", "boundary_recall", "boundary_F"):
         assert summary[key] == 1.0, key
+    assert summary["boundary_px_F"] == 1.0 and summary["boundary_px_tolerance"] == 2.0
     assert summary["covering"] == summary["pred_covering"] == 1.0
     assert summary["VI"] == 0.0
     assert summary["region_count_ratio"] == 1.0
@@ -377,19 +398,83 @@ def test_summary_reductions():
     gt = np.zeros((20, 20), int)
     gt[:, 10:] = 1
     over = np.arange(400).reshape(20, 20) // 100  # 4 horizontal bands: over-segmented
-    rows = [image_metrics(gt, gt), image_metrics(gt, over)]
-    summary = summarize(rows)
+    perfect, split = image_metrics(gt, gt, image="a"), image_metrics(gt, over, image="b")
+    summary = summarize(perfect + split)
+    regions = [r for r in perfect + split if r["metric"] == "regions"]
     assert summary["region_count_ratio"] == pytest.approx((1 + 4 / 2) / 2)
     assert summary["VI"] == pytest.approx(
-        (rows[1]["h_gt_given_pred"] + rows[1]["h_pred_given_gt"]) / 2
+        (regions[1]["h_gt_given_pred"] + regions[1]["h_pred_given_gt"]) / 2
     )
     assert summary["covering"] == pytest.approx(
-        (rows[0]["covering_sum"] + rows[1]["covering_sum"]) / 800
+        (regions[0]["covering_sum"] + regions[1]["covering_sum"]) / 800
     )
     for key in ("AP", "OIS", "ODS", "boundary_precision", "boundary_recall", "boundary_F"):
         assert 0 <= summary[key] <= 1
     with pytest.raises(ValueError, match="rows"):
         summarize([])
+
+
+def test_summary_without_ground_truth_is_empty():
+    labels = np.arange(16).reshape(4, 4) // 8 + 1
+    rows = extraction_rows(labels, None, image="a")
+    assert {r["metric"] for r in rows} == {"extracted", "sizes"}
+    assert summarize(rows) == {}
+    assert report_figures(rows)["size_histograms"]["pred"][3] == 2  # two regions of 8 px
+
+
+def test_summary_reads_its_rows_back_from_parquet(tmp_path):
+    import pandas as pd
+
+    gt = np.zeros((20, 20), int)
+    gt[:, 10:] = 1
+    rows = extraction_rows(gt, gt, image="a", regions_at=lambda t: gt, thresholds=(50, 90))
+    path = tmp_path / "metrics.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    assert summarize(pd.read_parquet(path)) == pytest.approx(summarize(rows), nan_ok=True)
+
+
+def test_threshold_sweep_reduces_to_ods_ois_and_a_curve():
+    gt = np.zeros((20, 20), int)
+    gt[:, 10:] = 1
+    over = np.arange(400).reshape(20, 20) // 100
+    decoded = {50: over, 90: gt}
+    rows = []
+    for image in ("a", "b"):
+        rows += extraction_rows(
+            gt, gt, image=image, regions_at=decoded.__getitem__, thresholds=(50, 90)
+        )
+    sweep = [r for r in rows if r["metric"] == "sweep"]
+    assert [(r["image"], r["threshold"]) for r in sweep] == [
+        ("a", 50), ("a", 90), ("b", 50), ("b", 90),
+    ]  # fmt: skip
+    summary = summarize(rows)
+    assert summary["sweep_ODS_threshold"] == 90 and summary["sweep_ODS_F"] == 1.0
+    assert summary["sweep_OIS_F"] == 1.0
+    curve = threshold_curve(rows)
+    assert list(curve) == [50, 90] and curve[50] < curve[90] == 1.0
+
+
+def test_worst_images_and_precision_by_scale():
+    gt = np.zeros((16, 16), int)
+    gt[:, 8:] = 1
+    noisy = gt.copy()
+    noisy[4:6, 2:4] = 2  # a spurious region: lower precision
+    rows = []
+    for image, pred in (("good", gt), ("bad", noisy)):
+        rows += [extracted_row(pred + 1, image=image)]
+        rows += image_metrics(gt, pred, image=image, scales=(16, 512))
+    worst = worst_images(rows, n=1)
+    assert worst == [
+        {"image": "bad", "precision": pytest.approx(worst[0]["precision"]), "n_regions": 3}
+    ]
+    assert worst[0]["precision"] < 1.0
+    curve = precision_by_scale(rows)
+    assert list(curve) == [16, 512] and all(0 < v < 1 for v in curve.values())
+
+
+def test_size_rows_name_their_labels():
+    with pytest.raises(ValueError, match="which"):
+        size_rows(np.ones((2, 2), int), image="a", which="predicted")
 
 
 def test_danbooregion_ignores_alpha(metric_samples):

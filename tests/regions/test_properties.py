@@ -472,8 +472,8 @@ def test_covering_in_unit_interval_and_vi_non_negative(pair):
 @PROPERTY
 @given(region_map=region_maps)
 def test_identical_maps_score_perfectly(region_map):
-    row = image_metrics(region_map, region_map.copy(), scales=SCALES, tolerance_px=0.0)
-    scores = summarize([row])
+    rows = image_metrics(region_map, region_map.copy(), image="a", scales=SCALES, tolerance_px=0.0)
+    scores = summarize(rows)
     assert scores["AP"] == scores["OIS"] == scores["ODS"] == 1.0
     assert scores["boundary_F"] == scores["boundary_precision"] == scores["boundary_recall"] == 1.0
     assert scores["covering"] == pytest.approx(1.0, abs=1e-12)
@@ -498,9 +498,9 @@ def test_colour_map_and_its_labels_are_the_same_partition(region_map):
 @given(pairs=st.lists(pairs_of_maps(), min_size=1, max_size=4), tolerance_px=st.floats(0, 3))
 def test_summarize_of_random_images_in_range(pairs, tolerance_px):
     rows = []
-    for gt, est in pairs:
+    for i, (gt, est) in enumerate(pairs):
         with unchanged(gt, est):
-            rows.append(image_metrics(gt, est, scales=SCALES, tolerance_px=tolerance_px))
+            rows += image_metrics(gt, est, image=str(i), scales=SCALES, tolerance_px=tolerance_px)
     scores = summarize(rows)
     assert scores["n_images"] == len(pairs)
     for key in (
@@ -520,13 +520,13 @@ def test_summarize_of_random_images_in_range(pairs, tolerance_px):
 
 
 @st.composite
-def count_rows(draw) -> dict[str, float]:
-    """A consistent raw-count row as image_metrics writes it, with arbitrary counts."""
+def count_rows(draw, image: str = "a") -> list[dict]:
+    """Consistent metric rows of one image as image_metrics writes them, with arbitrary counts."""
     n_pixels = draw(st.integers(1, 10**7))
     n_gt_boundary = draw(st.integers(0, n_pixels))
     n_pred_boundary = draw(st.integers(0, n_pixels))
     matched = draw(st.integers(0, min(n_gt_boundary, n_pred_boundary)))
-    row = {
+    regions = {
         "n_pixels": n_pixels,
         "n_gt_regions": draw(st.integers(1, n_pixels)),
         "n_pred_regions": draw(st.integers(1, n_pixels)),
@@ -534,21 +534,35 @@ def count_rows(draw) -> dict[str, float]:
         "pred_covering_sum": draw(st.floats(0, n_pixels)),
         "h_gt_given_pred": draw(st.floats(0, 30)),
         "h_pred_given_gt": draw(st.floats(0, 30)),
-        "boundary_matched_pred": matched,
-        "boundary_n_pred": n_pred_boundary,
-        "boundary_matched_gt": matched,
-        "boundary_n_gt": n_gt_boundary,
     }
+    boundary = {
+        "matched_pred": matched,
+        "n_pred": n_pred_boundary,
+        "matched_gt": matched,
+        "n_gt": n_gt_boundary,
+    }
+    rows = [
+        {"image": image, "metric": "regions", **regions},
+        {"image": image, "metric": "boundary", **boundary},
+    ]
     for scale in SCALES:
         n_est, n_gt = draw(st.integers(0, 10**6)), draw(st.integers(0, 10**6))
-        row[f"danbooregion_tp_{scale}"] = draw(st.integers(0, min(n_est, n_gt)))
-        row[f"danbooregion_n_est_{scale}"] = n_est
-        row[f"danbooregion_n_gt_{scale}"] = n_gt
-    return row
+        tp = draw(st.integers(0, min(n_est, n_gt)))
+        rows.append(
+            {"image": image, "metric": "danbooregion", "scale": scale, "tp": tp,
+             "n_est": n_est, "n_gt": n_gt}
+        )  # fmt: skip
+    return rows
+
+
+@st.composite
+def count_row_sets(draw) -> list[dict]:
+    n = draw(st.integers(1, 6))
+    return [row for i in range(n) for row in draw(count_rows(image=str(i)))]
 
 
 @PROPERTY
-@given(rows=st.lists(count_rows(), min_size=1, max_size=6))
+@given(rows=count_row_sets())
 def test_summarize_of_arbitrary_consistent_counts_in_range(rows):
     before = [dict(row) for row in rows]
     scores = summarize(rows)

@@ -62,10 +62,12 @@ def test_report_artifact_embeds_every_picture_and_states_the_path():
     report = write_report(
         store,
         "r1",
-        [{"id": "a", "n_regions": 3, "pred_area_2^0": 1}],
+        [{"image": "a", "metric": "extracted", "n_regions": 3}],
         {"boundary_px_F": 0.5},
+        image_ids=["a"],
         writer=None,
         title="Regions of test",
+        worst=[{"image": "a", "precision": 0.25, "n_regions": 3}],
         threshold_curve={60: 0.4, 140: 0.6},
         size_histograms={"pred": [1, 3, 2]},
     )
@@ -77,6 +79,8 @@ def test_report_artifact_embeds_every_picture_and_states_the_path():
     assert not re.search(r"\]\((?!data:)", artifact), "every picture is embedded"
     assert f"`{report['report']}`" in artifact
     assert "boundary F (pixel tolerance)" in artifact
+    assert "| a | 0.2500 | 3 |" in artifact  # the worst images, as derived by the caller
+    assert store.exists("reports", "r1", "metrics.parquet")
     assert len(artifact) < 1_000_000
 
 
