@@ -16,7 +16,7 @@ import pytest
 
 from storage.records import read_records
 from storage.samples import read_array
-from storage.store import Store
+from storage.store import LocalStore, Store
 from tests.reliability.crash_driver import run_stage
 from tests.reliability.test_crash_matrix import world  # noqa: F401 - the prepared stores
 
@@ -91,7 +91,7 @@ def test_injected_write_errors_leave_nothing_partial(world, tmp_path, monkeypatc
     store = tmp_path / "store"
     shutil.copytree(base, store)
     calls = {"n": 0}
-    original = Store.write_bytes
+    original = LocalStore.write_bytes
 
     def flaky(self, data, *parts):
         calls["n"] += 1
@@ -99,10 +99,10 @@ def test_injected_write_errors_leave_nothing_partial(world, tmp_path, monkeypatc
             raise OSError(errno.ENOSPC, "No space left on device")
         return original(self, data, *parts)
 
-    monkeypatch.setattr(Store, "write_bytes", flaky)
+    monkeypatch.setattr(LocalStore, "write_bytes", flaky)
     with pytest.raises(RuntimeError, match="No space left on device"):
         run_stage("skeletonize", str(store), "")
-    monkeypatch.setattr(Store, "write_bytes", original)
+    monkeypatch.setattr(LocalStore, "write_bytes", original)
     survivors = assert_records_mean_complete(store, reference)
     assert not list(store.rglob("*.tmp")), "a failed write left a temporary file"
     result = run_stage("skeletonize", str(store), "")
