@@ -236,35 +236,21 @@ class PrefectServer:
         return self.api("POST", "/flow_runs/filter", body)
 
 
-@pytest.fixture(scope="session")
-def prefect_server(tmp_path_factory, processes) -> Iterator[PrefectServer]:
-    """`prefect server start` on a free loopback port with a temporary PREFECT_HOME (SQLite)."""
-    home = tmp_path_factory.mktemp("prefect-home")
+@contextlib.contextmanager
+def started_prefect_server(
+    processes, home: Path, *, ui: bool = False, timeout: float = 180, **settings: str
+) -> Iterator[PrefectServer]:
+    """`prefect server start` on a free loopback port with `home` as PREFECT_HOME (SQLite) and
+    `settings` in its environment; healthy when yielded, stopped by PID afterwards."""
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    env = child_env(
-        PREFECT_HOME=str(home),
-        PREFECT_API_URL=api_url,
-        PREFECT_LOGGING_EXTRA_LOGGERS="regionflow",
-        # Tests wait on these loops; the defaults (10-60 s) are for humans.
-        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
-        PREFECT_WORKER_QUERY_SECONDS="1",
-        PREFECT_RUNNER_POLL_FREQUENCY="1",
-    )
+    env = child_env(PREFECT_HOME=str(home), PREFECT_API_URL=api_url, **settings)
     server = processes.start(
         "prefect-server",
-        [
-            str(BIN / "prefect"),
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-ui",
-        ],
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
+         *([] if ui else ["--no-ui"])],
         env=env,
-    )
+    )  # fmt: skip
     client = httpx.Client(base_url=api_url, timeout=60)
 
     def healthy() -> bool:
@@ -275,16 +261,28 @@ def prefect_server(tmp_path_factory, processes) -> Iterator[PrefectServer]:
 
     try:
         wait_until(
-            healthy,
-            timeout=180,
-            what="prefect server /api/health",
-            proc=server,
+            healthy, timeout=timeout, what="prefect server /api/health", proc=server,
             log=processes.log_of(server),
-        )
+        )  # fmt: skip
         yield PrefectServer(api_url, env, client, processes)
     finally:
         client.close()
         processes.stop(server)
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory, processes) -> Iterator[PrefectServer]:
+    """`prefect server start` on a free loopback port with a temporary PREFECT_HOME (SQLite)."""
+    with started_prefect_server(
+        processes,
+        tmp_path_factory.mktemp("prefect-home"),
+        PREFECT_LOGGING_EXTRA_LOGGERS="regionflow",
+        # Tests wait on these loops; the defaults (10-60 s) are for humans.
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+        PREFECT_WORKER_QUERY_SECONDS="1",
+        PREFECT_RUNNER_POLL_FREQUENCY="1",
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

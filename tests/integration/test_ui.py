@@ -18,11 +18,10 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.flows.conftest import TINY
-from tests.integration.conftest import BIN, PrefectServer, child_env, free_port, wait_until
+from tests.integration.conftest import PrefectServer, started_prefect_server, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -54,38 +53,15 @@ def ui_server(tmp_path_factory, processes) -> Iterator[PrefectServer]:
     from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    home = tmp_path_factory.mktemp("prefect-ui-home")
-    port = free_port()
-    api_url = f"http://127.0.0.1:{port}/api"
-    env = child_env(PREFECT_HOME=str(home), PREFECT_API_URL=api_url)
     # The UI only where a browser will look at it (it makes the server slower to start).
-    ui = [] if CHROMIUM else ["--no-ui"]
-    server = processes.start(
-        "prefect-ui-server",
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), *ui],
-        env=env,
-    )
-    client = httpx.Client(base_url=api_url, timeout=60)
-
-    def healthy() -> bool:
-        try:
-            return client.get("/health").status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until(
-            healthy, timeout=600, what="prefect server /api/health", proc=server,
-            log=processes.log_of(server),
-        )  # fmt: skip
-        with temporary_settings({PREFECT_API_URL: api_url}):
+    with started_prefect_server(
+        processes, tmp_path_factory.mktemp("prefect-ui-home"), ui=bool(CHROMIUM), timeout=600
+    ) as server:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
             try:
-                yield PrefectServer(api_url, env, client, processes)
+                yield server
             finally:
                 APILogWorker.drain_all(timeout=10)
-    finally:
-        client.close()
-        processes.stop(server)
 
 
 @pytest.fixture(scope="module")
