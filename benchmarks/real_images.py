@@ -5,8 +5,8 @@ released model's `N.estimation.png`), `illustration/X` and the skeleton figure (
 `region.png`). These pictures are never trained on and never used to choose anything.
 
 Predictors, all scored against the same ground truth in one run:
-* `regionflow` — the shipped default model through `regionflow extract`'s path (net at the
-  image's size, TTA 1, the default decoder);
+* `regionflow` — the shipped default model through `regionflow extract`'s path (the net at the
+  model's working resolution, TTA 1, bf16 where the CPU has it, the model's own decoder);
 * `felzenszwalb` — the classical baseline with our defaults;
 * `ground_truth` — the round trip GT → skeleton target → decoder (the representation's ceiling);
 * `released` — the original authors' estimations, where the repository ships them.
@@ -15,7 +15,12 @@ Scores: boundary precision / recall / F with a 2 px tolerance at the ground trut
 one-to-one matching (counts pooled over images), the BSDS-style 0.0075·diagonal F beside it, and
 the paper's AP / OIS / ODS.
 
+`--variants` prints instead one table of decodings of the same model (decoder × working
+resolution) on the metric samples, all five pairs and the synthetic val pictures, side by side:
+the table docs/model_card.md's "Decoding" section comes from.
+
     python benchmarks/real_images.py [--fixtures ../shared/fixtures/danbooregion] [--checkpoint C]
+    python benchmarks/real_images.py --variants
 """
 
 from __future__ import annotations
@@ -69,25 +74,38 @@ def pooled_prf(counts: list[dict]) -> dict[str, float]:
     return {"P": p, "R": r, "F": 0.0 if p + r == 0 else 2 * p * r / (p + r)}
 
 
-def model_skeleton(net, image: np.ndarray) -> np.ndarray:
-    """The region model's skeleton map of `image` at the image's own size, TTA 1."""
+def model_skeleton(
+    net, image: np.ndarray, *, short_side: int | None = None, cpu_amp: bool = False
+) -> np.ndarray:
+    """The region model's skeleton map of `image` (returned at the image's size), TTA 1, the net
+    run with the short side at `short_side` px (None: the image's own)."""
     from models.config import InferenceConfig
     from models.inference import predict_skeleton
 
-    return predict_skeleton(net, image, config=InferenceConfig(short_side=None, tta=1))
+    config = InferenceConfig(short_side=short_side, tta=1, cpu_amp=cpu_amp)
+    return predict_skeleton(net, image, config=config)
 
 
 def decode(skeleton: np.ndarray, image: np.ndarray, decoder: str, threshold: int | None = None):
-    from regions.decode import decode_full, decode_simple
+    from regions.extraction import predicted_regions
 
-    if decoder == "full":
-        return decode_full(skeleton, image, threshold=threshold or 135)
-    return decode_simple(skeleton, threshold=threshold or 100)
+    return predicted_regions(
+        image, skeleton, predictor="model", decoder=decoder, threshold=threshold
+    )
 
 
-def model_regions(net, image: np.ndarray, *, decoder: str = "full", threshold: int | None = None):
+def model_regions(
+    net,
+    image: np.ndarray,
+    *,
+    decoder: str = "full",
+    threshold: int | None = None,
+    short_side: int | None = None,
+    cpu_amp: bool = False,
+):
     """Regions of `image` by the region model `net`, as `regionflow extract` computes them."""
-    return decode(model_skeleton(net, image), image, decoder, threshold)
+    skeleton = model_skeleton(net, image, short_side=short_side, cpu_amp=cpu_amp)
+    return decode(skeleton, image, decoder, threshold)
 
 
 def score_model(net, pairs) -> dict[str, float]:
@@ -123,10 +141,20 @@ def main(argv: list[str] | None = None) -> int:
         "--figure", default=None, help="write a failure picture (boundaries vs ground truth) here"
     )
     parser.add_argument(
-        "--decoder", default=None, choices=["full", "simple"], help="default: the model's own"
+        "--decoder",
+        default=None,
+        choices=["full", "simple", "colour"],
+        help="default: the model's own",
     )
     parser.add_argument(
         "--threshold", type=int, default=None, help="default: the shipped model's own"
+    )
+    parser.add_argument(
+        "--short-side", type=int, default=None, help="default: the shipped model's own (0: as is)"
+    )
+    parser.add_argument("--float32", action="store_true", help="no bf16 even where the CPU has it")
+    parser.add_argument(
+        "--variants", action="store_true", help="compare decodings of the model (see above)"
     )
     args = parser.parse_args(argv)
 
@@ -141,11 +169,18 @@ def main(argv: list[str] | None = None) -> int:
     if not pairs:
         parser.error(f"--fixtures: no real pairs under {fixtures}")
     net = load_generator(read_model(args.checkpoint))
-    shipped = default_decoding() if args.checkpoint is None else {"decoder": "full"}
+    shipped = (
+        default_decoding() if args.checkpoint is None else {"decoder": "full", "short_side": 1024}
+    )
     decoder = args.decoder or shipped["decoder"]
     threshold = args.threshold or (
         shipped.get("threshold") if decoder == shipped["decoder"] else None
     )
+    short_side = shipped["short_side"] if args.short_side is None else (args.short_side or None)
+    inference = {"short_side": short_side, "cpu_amp": not args.float32}
+    if args.variants:
+        print_variants(net, pairs, cpu_amp=not args.float32)
+        return 0
 
     rows: dict[str, dict[str, list]] = {}
     seconds: dict[str, float] = {}
@@ -159,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, image, gt in pairs:
         t = time.perf_counter()
-        ours = model_regions(net, image, decoder=decoder, threshold=threshold)
+        ours = model_regions(net, image, decoder=decoder, threshold=threshold, **inference)
         seconds["regionflow"] = seconds.get("regionflow", 0) + time.perf_counter() - t
         add("regionflow", name, gt, ours, image.shape)
         t = time.perf_counter()
@@ -172,7 +207,10 @@ def main(argv: list[str] | None = None) -> int:
             add("released", name, gt, released, image.shape)
 
     metric_names = [n for n, _, _ in pairs if n.startswith("metric-")]
-    print(f"real pairs: {[n for n, _, _ in pairs]}; decoder {decoder}, threshold {threshold}")
+    print(
+        f"real pairs: {[n for n, _, _ in pairs]}; decoder {decoder}, threshold {threshold}, "
+        f"short side {short_side}, bf16 where native: {not args.float32}"
+    )
     for subset, keep in (("3 metric samples", set(metric_names)), ("all real pairs", None)):
         print(f"\n## {subset}")
         print("| predictor | P@2px | R@2px | F@2px | F@0.0075diag | AP | OIS | ODS | s/image |")
@@ -196,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             key=lambda i: pooled_prf([rows["regionflow"]["px"][i]])["F"],
         )
         name, image, gt = pairs[worst]
-        ours = model_regions(net, image, decoder=decoder, threshold=threshold)
+        ours = model_regions(net, image, decoder=decoder, threshold=threshold, **inference)
         write_failure_figure(Path(args.figure), image, gt, ours)
         print(f"failure picture ({name}): {args.figure}")
     print("\nper image F@2px:")
@@ -206,6 +244,50 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"  {predictor}: {cells}")
     return 0
+
+
+# (decoder, threshold, short side as a multiple of the picture's own): the shipped model's
+# decodings worth comparing — v1's, the colour decoder, the original's full inference at 2×.
+VARIANTS = (
+    ("simple", 120, 1.0),
+    ("colour", 120, 1.0),
+    ("simple", 120, 1.5),
+    ("colour", 120, 1.5),
+    ("colour", 140, 1.5),
+    ("full", 135, 2.0),
+    ("full", 100, 2.0),
+)
+
+
+def print_variants(net, pairs, *, cpu_amp: bool) -> None:
+    """One row per decoding in `VARIANTS`: pooled P/R/F at 2 px on the metric samples, on all
+    real pairs and on the synthetic val pictures (scripts/train_default_model.py's)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_default_model import _val_pairs
+
+    sets = {
+        "3 metric samples": [p for p in pairs if p[0].startswith("metric-")],
+        "all real pairs": pairs,
+        "synthetic val": list(_val_pairs()),
+    }
+    head = " | ".join(f"{name} P / R / F" for name in sets)
+    print(f"| decoder | short side | {head} |\n|---|---|" + "---|" * len(sets))
+    skeletons: dict = {}
+    for decoder, threshold, scale in VARIANTS:
+        cells = []
+        for subset in sets.values():
+            counts = []
+            for name, image, gt in subset:
+                short = round(scale * min(image.shape[:2]))
+                if (name, short) not in skeletons:
+                    skeletons[name, short] = model_skeleton(
+                        net, image, short_side=short, cpu_amp=cpu_amp
+                    )
+                labels = decode(skeletons[name, short], image, decoder, threshold)
+                counts.append(boundary_counts(gt, labels, tolerance_px=TOLERANCE_PX))
+            s = pooled_prf(counts)
+            cells.append(f"{s['P']:.3f} / {s['R']:.3f} / **{s['F']:.3f}**")
+        print(f"| {decoder}@{threshold} | {scale:g}× | " + " | ".join(cells) + " |", flush=True)
 
 
 def write_failure_figure(path: Path, image: np.ndarray, gt: np.ndarray, pred: np.ndarray) -> None:

@@ -8,7 +8,13 @@ from prefect import flow
 
 from flows.stages import extract_flow, ingest_flow
 from storage.locks import StoreLock
-from storage.model_zoo import default_decoding, is_default, model_identity, read_default_model
+from storage.model_zoo import (
+    DEFAULT_SHORT_SIDE,
+    default_decoding,
+    is_default,
+    model_identity,
+    read_default_model,
+)
 from storage.store import Store, default_store_url
 from tasks.artifacts import publish_summary
 from tasks.ingest import gather_inputs
@@ -26,7 +32,9 @@ def region_export(
     """Extract regions from every input image with the model in `checkpoint` (None or
     "default": the model shipped with regionflow, sha256-verified before anything is read).
 
-    `config` overrides ExtractConfig fields (decoder, short_side, tta, exports). Outputs land in
+    `config` overrides ExtractConfig fields (decoder, short_side, tta, exports); the model's own
+    decoding fills what it leaves out (the shipped model's: models/zoo/default.json; another
+    checkpoint's: short side 1024 and ExtractConfig's defaults). Outputs land in
     `<output>/exports/<export>/<image>/` with a report in `<output>/reports/<export>/`.
 
     Args:
@@ -35,7 +43,8 @@ def region_export(
             for the model shipped with regionflow.
         output: the store the exports and report are written to (a folder or fsspec URL);
             empty: $REGIONFLOW_STORE, else ./regionflow-store.
-        config: ExtractConfig overrides: decoder (simple | full), short_side (px, null: as is),
+        config: ExtractConfig overrides: decoder (simple | full | colour), short_side (px, null:
+            as is),
             tta (1, 4 or 8), exports (labels, flat, regions, coco, svg).
         dask_address: a Dask scheduler to run the per-image work on; empty: a local cluster.
         lock_wait: seconds to wait for another run holding the store's lock (0: fail at once).
@@ -48,16 +57,19 @@ def region_export(
         config = with_shipped_decoding(config)
     elif not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint: {checkpoint} does not exist")
+    else:
+        config = {"short_side": DEFAULT_SHORT_SIDE, **(config or {})}
     with StoreLock(Store(store), wait=lock_wait, purpose="region-export"):
         return _export(store, inputs, checkpoint, config, dask_address)
 
 
 def with_shipped_decoding(config: dict | None) -> dict:
-    """`config` with the shipped model's own decoder and threshold where the user gave none (its
-    threshold only goes with its own decoder)."""
+    """`config` with the shipped model's own decoder, threshold and working resolution where the
+    user gave none (its threshold only goes with its own decoder)."""
     config, shipped = dict(config or {}), default_decoding()
     if config.setdefault("decoder", shipped["decoder"]) == shipped["decoder"]:
         config.setdefault("threshold", shipped["threshold"])
+    config.setdefault("short_side", shipped["short_side"])
     return config
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from regions.baselines import felzenszwalb_regions, slic_regions, watershed_regions
 from regions.coco import coco_annotations, coco_document
-from regions.decode import decode_full, decode_simple, flat_colour
+from regions.decode import DECODERS, decode_colour, decode_full, decode_simple, flat_colour
 from regions.region_table import region_table
 from regions.svg import svg_document
 
@@ -43,7 +43,8 @@ def predicted_regions(
     image : (H, W, 3) uint8 BGR.
     skeleton : (H, W) uint8 skeleton map; unused (may be None) for a baseline predictor.
     predictor : a baseline's name (`BASELINES`), or any other name for "decode `skeleton`".
-    decoder : "simple" (`decode_simple`) or "full" (`decode_full`, which also uses the image).
+    decoder : "simple" (`decode_simple`), "full" (`decode_full`) or "colour" (`decode_colour`);
+        the last two also use the image.
     threshold : the decoder's marker threshold; None: the decoder's default.
 
     Returns
@@ -54,11 +55,13 @@ def predicted_regions(
         return BASELINES[predictor](image)
     if skeleton is None:
         raise ValueError(f"skeleton: predictor {predictor!r} decodes a skeleton map, got None")
-    if decoder not in ("simple", "full"):
-        raise ValueError(f"decoder: expected 'simple' or 'full', got {decoder!r}")
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder: expected one of {DECODERS}, got {decoder!r}")
     options = {} if threshold is None else {"threshold": threshold}
     if decoder == "simple":
         return decode_simple(skeleton, **options)
+    if decoder == "colour":
+        return decode_colour(skeleton, image, **options)
     return decode_full(skeleton, image, **options)
 
 

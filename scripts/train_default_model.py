@@ -212,6 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--export", help="write the newest checkpoint's generator here (fp16) and exit"
     )
+    parser.add_argument(
+        "--decoding",
+        help="with --export: record this decoding, DECODER@THRESHOLD@SHORT_SIDE (e.g. "
+        "colour@120@1536, the shipped model's), instead of synthetic val's best at short side 1024",
+    )
     parser.add_argument("--plot", help="plot <run>/curve.csv (F@2px against steps) here and exit")
     args = parser.parse_args(argv)
     run = Path(args.run)
@@ -235,11 +240,23 @@ def main(argv: list[str] | None = None) -> int:
         if latest is None:
             parser.error(f"--export: no checkpoint under {run / 'checkpoints'}")
         decoder, threshold, scores = choose_decoding(latest)
+        short_side = 1024
+        if args.decoding:
+            decoder, threshold, short_side = args.decoding.split("@")
+            threshold, short_side = int(threshold), int(short_side)
         recipe = vars(args) | {"decoder_F_on_synthetic_val": scores}
         path = export_weights(
-            latest, args.export, recipe=recipe, decoder=decoder, threshold=threshold
+            latest,
+            args.export,
+            recipe=recipe,
+            decoder=decoder,
+            threshold=threshold,
+            short_side=short_side,
         )
-        print(f"wrote {path} ({decoder} decoder @ {threshold}; synthetic val F@2px {scores})")
+        print(
+            f"wrote {path} ({decoder} decoder @ {threshold}, short side {short_side}; "
+            f"synthetic val F@2px {scores})"
+        )
         return 0
 
     torch.manual_seed(0)

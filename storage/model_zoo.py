@@ -22,6 +22,8 @@ from storage.atomic import atomic_write_bytes
 
 DEFAULT_NAME = "default"
 DEFAULT = "default"  # what `--checkpoint` / `train.init` accept to name the shipped model
+# The net's working resolution (short side, px) for a model whose manifest names none.
+DEFAULT_SHORT_SIDE = 1024
 
 
 class DamagedModelError(ValueError):
@@ -48,17 +50,22 @@ def default_manifest() -> dict[str, Any]:
 
 
 def default_decoder() -> str:
-    """The decoder the shipped model was measured with ("full" or "simple")."""
+    """The decoder the shipped model was measured with ("simple", "full" or "colour")."""
     return str(default_manifest().get("decoder", "full"))
 
 
 def default_decoding() -> dict[str, Any]:
-    """{"decoder", "threshold"} recorded for the shipped model (chosen on synthetic val)."""
-    return {"decoder": default_decoder(), "threshold": default_threshold()}
+    """{"decoder", "threshold", "short_side"} recorded for the shipped model
+    (docs/model_card.md says how each was chosen)."""
+    return {
+        "decoder": default_decoder(),
+        "threshold": default_threshold(),
+        "short_side": int(default_manifest().get("short_side", DEFAULT_SHORT_SIDE)),
+    }
 
 
 def default_threshold() -> int:
-    """The decoder's marker threshold chosen for the shipped model on synthetic val."""
+    """The decoder's marker threshold recorded for the shipped model."""
     return int(default_manifest().get("threshold", 135))
 
 
@@ -111,6 +118,7 @@ def export_weights(
     recipe: dict[str, Any],
     decoder: str = "full",
     threshold: int = 135,
+    short_side: int = DEFAULT_SHORT_SIDE,
 ) -> Path:
     """Write a training checkpoint's generator as half-precision shipped weights + manifest.
 
@@ -140,6 +148,7 @@ def export_weights(
             "recipe": recipe,
             "decoder": decoder,
             "threshold": int(threshold),
+            "short_side": int(short_side),
         }
     )
     atomic_write_bytes(

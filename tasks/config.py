@@ -19,6 +19,7 @@ T = TypeVar("T")
 EXPORT_FORMATS = ("labels", "flat", "regions", "coco", "svg")
 BASELINES = ("felzenszwalb", "slic", "watershed")
 PREDICTORS = ("model", "ground_truth", *BASELINES)
+DECODERS = ("simple", "full", "colour")  # regions.decode.DECODERS (a test ties the two)
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,17 @@ class ExtractConfig:
     # "model" (the trained checkpoint), "ground_truth" (GT → skeleton → decoder: the ceiling of the
     # representation), or a classical baseline: "felzenszwalb", "slic", "watershed"
     predictor: str = "model"
-    decoder: str = "full"  # "full" (the original's post-processing) or "simple"
+    # "full" (the original's post-processing), "simple" (watershed on the skeleton's normal map) or
+    # "colour" (simple's markers, watershed on the picture; the shipped model's own)
+    decoder: str = "full"
     # Marker threshold of the decoder; None = its default (simple 100, full 135), or the shipped
     # model's own (chosen on synthetic val, models/zoo/default.json) when extracting with it.
     threshold: int | None = None
     short_side: int | None = None  # working resolution of the net; None = the image's own
     tta: int = 1  # dihedral test-time augmentation: 1, 4 or 8
+    # bf16 autocast on CPUs with native bf16 (AMX / AVX512-BF16; ≈2× faster there), float32
+    # elsewhere; on CUDA bf16 always (InferenceConfig.amp)
+    cpu_amp: bool = True
     exports: tuple[str, ...] = ("labels", "flat", "regions")  # also: "coco", "svg"
     max_images: int | None = None
     compare: tuple[str, ...] = ()  # more predictors scored on the same images, side by side
@@ -82,7 +88,7 @@ class ExtractConfig:
             raise ValueError(f"tolerance_px: must be >= 0, got {self.tolerance_px!r}")
         for name, value, allowed in (
             ("predictor", self.predictor, PREDICTORS),
-            ("decoder", self.decoder, ("simple", "full")),
+            ("decoder", self.decoder, DECODERS),
             ("tta", self.tta, (1, 4, 8)),
         ):
             if value not in allowed:
@@ -128,7 +134,8 @@ class PipelineConfig:
                 cpu_amp=True,  # bf16 where the CPU has it natively; float32 elsewhere
             ),
             extract=ExtractConfig(
-                # The decoding chosen for the shipped model it fine-tunes (models/zoo/default.json).
+                # The shipped model's best decoding on synthetic val pictures, which is what the
+                # demo's data are (on real pictures it decodes with "colour": docs/model_card.md).
                 decoder="simple",
                 threshold=120,
                 compare=("ground_truth", *BASELINES),

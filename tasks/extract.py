@@ -85,7 +85,9 @@ def predict_skeletons(
 
     device = resolve_device("auto")
     net = load_generator(read_model(checkpoint), device=device)  # None: the shipped model
-    inference = InferenceConfig(short_side=config.short_side, tta=config.tta)
+    inference = InferenceConfig(
+        short_side=config.short_side, tta=config.tta, cpu_amp=config.cpu_amp
+    )
     for sid in tqdm(sample_ids, desc="predict", unit="image"):
         image = read_array(store, sid, "image")
         writer.write_skeleton(sid, predict_skeleton(net, image, config=inference, device=device))

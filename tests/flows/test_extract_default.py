@@ -43,7 +43,33 @@ def test_unset_decoder_means_the_shipped_models_own():
     assert with_shipped_decoding({"threshold": 77}) == {
         "decoder": shipped["decoder"],
         "threshold": 77,
+        "short_side": shipped["short_side"],
     }
-    other = "simple" if shipped["decoder"] == "full" else "full"
-    # The shipped threshold belongs to the shipped decoder only.
-    assert with_shipped_decoding({"decoder": other}) == {"decoder": other}
+    other = "simple" if shipped["decoder"] != "simple" else "full"
+    # The shipped threshold belongs to the shipped decoder only; its working size to the model.
+    assert with_shipped_decoding({"decoder": other}) == {
+        "decoder": other,
+        "short_side": shipped["short_side"],
+    }
+    assert with_shipped_decoding({"short_side": None})["short_side"] is None
+
+
+def test_the_shipped_decoding_is_the_one_the_model_card_measures():
+    from storage.model_zoo import default_decoding
+
+    assert default_decoding() == {"decoder": "colour", "threshold": 120, "short_side": 1536}
+
+
+def test_short_side_and_precision_options_reach_the_extract_config():
+    import argparse
+
+    from flows.cli.common import add_export_options, export_overrides
+
+    parser = argparse.ArgumentParser()
+    add_export_options(parser)
+    unset = export_overrides(parser.parse_args([]))
+    assert "short_side" not in unset and "cpu_amp" not in unset  # the model's own decides
+    assert export_overrides(parser.parse_args(["--short-side", "0"]))["short_side"] is None
+    assert export_overrides(parser.parse_args(["--short-side", "800"]))["short_side"] == 800
+    assert export_overrides(parser.parse_args(["--float32"]))["cpu_amp"] is False
+    assert export_overrides(parser.parse_args(["--decoder", "colour"]))["decoder"] == "colour"

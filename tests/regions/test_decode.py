@@ -6,7 +6,13 @@ import cv2
 import numpy as np
 import pytest
 
-from regions.decode import absorb_boundaries, decode_full, decode_simple, flat_colour
+from regions.decode import (
+    absorb_boundaries,
+    decode_colour,
+    decode_full,
+    decode_simple,
+    flat_colour,
+)
 from regions.labels import region_labels
 from tests.conftest import read_fixture
 
@@ -240,3 +246,56 @@ def test_absorption_handles_huge_label_values():
     _assert_consecutive(out)
     # (0, 0) takes its right neighbour (right comes before down), (1, 1) its left one.
     assert out.tolist() == [[2, 2, 2], [1, 1, 2]]
+
+
+def _valley_beside_the_edge(shape=(60, 160)) -> tuple[np.ndarray, np.ndarray]:
+    """A height map whose valley runs down column 64, and a picture whose colour changes at
+    column 80: a prediction that puts the boundary 16 px off the painted edge."""
+    xx = np.broadcast_to(np.arange(shape[1]), shape)
+    height = (np.abs(xx - 64) * 6).clip(0, 255).astype(np.uint8)
+    image = np.zeros((*shape, 3), np.uint8)
+    image[:, :80] = (60, 60, 200)
+    image[:, 80:] = (230, 230, 230)
+    return height, image
+
+
+def test_colour_decoder_puts_the_boundary_on_the_colour_edge():
+    height, image = _valley_beside_the_edge()
+    colour = decode_colour(height, image, threshold=120)
+    _assert_consecutive(colour)
+    assert colour.max() == 2
+    # simple: on the valley; colour: on the picture's edge (the watershed line, absorbed, may
+    # go to either side of columns 79/80)
+    simple = decode_simple(height, threshold=120)
+    assert (simple[:, :63] == simple[0, 0]).all() and (simple[:, 66:] != simple[0, 0]).all()
+    assert (colour[:, :79] == colour[0, 0]).all() and (colour[:, 81:] != colour[0, 0]).all()
+
+
+def test_colour_decoder_uses_the_simple_decoders_markers():
+    height, image = _two_blobs()
+    for threshold in (60, 120, 200):
+        assert (
+            decode_colour(height, image, threshold=threshold).max()
+            == decode_simple(height, threshold=threshold).max()
+        )
+
+
+def test_colour_decoder_resizes_height_and_keeps_inputs():
+    height, image = _valley_beside_the_edge()
+    small = cv2.resize(height, (80, 30), interpolation=cv2.INTER_AREA)
+    before = small.copy(), image.copy()
+    labels = decode_colour(small, image)
+    assert labels.shape == image.shape[:2] and labels.max() == 2
+    np.testing.assert_array_equal(small, before[0])
+    np.testing.assert_array_equal(image, before[1])
+    grey = decode_colour(height, cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    assert grey.max() == 2
+
+
+def test_colour_decoder_rejects_bad_arguments():
+    height, image = _valley_beside_the_edge()
+    with pytest.raises(ValueError, match="image"):
+        decode_colour(height, image.astype(np.float32))
+    with pytest.raises(ValueError, match="threshold"):
+        decode_colour(height, image, threshold=-1)
+    assert (decode_colour(np.zeros_like(height), image) == 1).all()  # no marker: one region

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from regions.decode import decode_simple
+from regions.decode import DECODERS, decode_colour, decode_simple
 from regions.extraction import BASELINES, EXPORT_FORMATS, export_documents, predicted_regions
 from regions.skeleton import skeleton_target
 from tasks import config
@@ -20,6 +20,7 @@ def image_and_regions():
 def test_names_agree_with_the_config():
     assert tuple(BASELINES) == config.BASELINES
     assert EXPORT_FORMATS == config.EXPORT_FORMATS
+    assert DECODERS == config.DECODERS
 
 
 def test_a_skeleton_goes_through_the_decoder_a_baseline_does_not():
@@ -31,6 +32,10 @@ def test_a_skeleton_goes_through_the_decoder_a_baseline_does_not():
     np.testing.assert_array_equal(
         predicted_regions(image, skeleton, predictor="model", decoder="simple", threshold=60),
         decode_simple(skeleton, threshold=60),
+    )
+    np.testing.assert_array_equal(
+        predicted_regions(image, skeleton, predictor="model", decoder="colour"),
+        decode_colour(skeleton, image),
     )
     assert predicted_regions(image, None, predictor="slic").shape == labels.shape
     np.testing.assert_array_equal(image, before[0])
