@@ -1,7 +1,9 @@
 """Seconds per image of the default model, decoder included, on a 1024-short-side illustration.
 
-Times `regionflow extract`'s per-image work (net at short side 1024, TTA 1, then the decoder) in
-float32 and, where the CPU runs bf16 natively (AMX / AVX512-BF16), in bf16; beside it, the
+Times `regionflow extract`'s per-image work (the net at a working resolution, TTA 1, then the
+decoder): the shipped decoding (colour decoder, net at short side 1536), the same at 1024
+(`--short-side 1024`, the fast setting) and v1's (simple decoder at 1024), each in float32 and,
+where the CPU runs bf16 natively (AMX / AVX512-BF16, the default there), in bf16; beside them, the
 original's inference recipe on the same machine and image (net at short side 2048, 8 dihedral
 variants, full decoder) as the reference, and prints the ratio. Also reports how much the bf16
 path changes the regions (boundary F at 2 px of bf16 against the float32 result).
@@ -29,7 +31,7 @@ from models.config import InferenceConfig  # noqa: E402
 from models.device import cpu_has_fast_bf16  # noqa: E402
 from models.inference import predict_skeleton  # noqa: E402
 from models.weights import load_generator  # noqa: E402
-from regions.decode import decode_full, decode_simple  # noqa: E402
+from regions.extraction import predicted_regions  # noqa: E402
 from regions.metrics import boundary_counts  # noqa: E402
 from storage.model_zoo import read_default_model  # noqa: E402
 
@@ -40,7 +42,10 @@ def run_once(net, image, config: InferenceConfig, decoder: str) -> tuple[float, 
     t0 = time.perf_counter()
     skeleton = predict_skeleton(net, image, config=config)
     t1 = time.perf_counter()
-    labels = decode_full(skeleton, image) if decoder == "full" else decode_simple(skeleton)
+    name, threshold = decoder.split("@")
+    labels = predicted_regions(
+        image, skeleton, predictor="model", decoder=name, threshold=int(threshold)
+    )
     return t1 - t0, time.perf_counter() - t1, labels
 
 
@@ -64,28 +69,35 @@ def main(argv: list[str] | None = None) -> int:
         f"image {image.shape[1]}×{image.shape[0]}, {args.threads} threads, bf16 native: {cpu_has_fast_bf16()}"
     )
 
-    variants = [("float32", InferenceConfig(short_side=1024, tta=1))]
-    if cpu_has_fast_bf16():
-        variants.append(("bf16", InferenceConfig(short_side=1024, tta=1, cpu_amp=True)))
+    precisions = ["float32"] + (["bf16"] if cpu_has_fast_bf16() else [])
+    settings = [  # (what, decoder@threshold, short side)
+        ("shipped", "colour@120", 1536),
+        ("fast (--short-side 1024)", "colour@120", 1024),
+        ("v1's", "simple@120", 1024),
+    ]
     results = {}
-    print("| variant | decoder | net s | decoder s | total s/image |")
+    print("| decoding | precision | net s | decoder s | total s/image |")
     print("|---|---|---|---|---|")
-    for name, config in variants:
-        for decoder in ("full", "simple"):
+    for what, decoder, short_side in settings:
+        for precision in precisions:
+            config = InferenceConfig(short_side=short_side, tta=1, cpu_amp=precision == "bf16")
             run_once(net, image, config, decoder)  # warm-up
             times = [run_once(net, image, config, decoder) for _ in range(args.repeat)]
             net_s = statistics.median(t[0] for t in times)
             dec_s = statistics.median(t[1] for t in times)
-            results[(name, decoder)] = (net_s + dec_s, times[-1][2])
-            print(f"| {name} | {decoder} | {net_s:.2f} | {dec_s:.2f} | **{net_s + dec_s:.2f}** |")
+            results[(what, precision)] = (net_s + dec_s, times[-1][2])
+            print(
+                f"| {what}: {decoder}, short side {short_side} | {precision} | {net_s:.2f} | "
+                f"{dec_s:.2f} | **{net_s + dec_s:.2f}** |"
+            )
 
-    if ("bf16", "full") in results:
-        for decoder in ("full", "simple"):
+    if "bf16" in precisions:
+        for what, *_ in settings:
             c = boundary_counts(
-                results[("float32", decoder)][1], results[("bf16", decoder)][1], tolerance_px=2
+                results[(what, "float32")][1], results[(what, "bf16")][1], tolerance_px=2
             )
             p, r = c["matched_pred"] / c["n_pred"], c["matched_gt"] / c["n_gt"]
-            print(f"bf16 vs float32 regions ({decoder}): boundary F@2px {2 * p * r / (p + r):.4f}")
+            print(f"bf16 vs float32 regions ({what}): boundary F@2px {2 * p * r / (p + r):.4f}")
 
     if not args.skip_reference:
         reference = InferenceConfig(short_side=2048, tta=8, tile=1024, overlap=128)

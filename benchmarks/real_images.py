@@ -108,13 +108,15 @@ def model_regions(
     return decode(skeleton, image, decoder, threshold)
 
 
-def score_model(net, pairs) -> dict[str, float]:
-    """Pooled boundary P/R/F at 2 px of `net` on `pairs`, through both decoders."""
-    counts: dict[str, list] = {"full": [], "simple": []}
+def score_model(net, pairs, *, scale: float = 1.5) -> dict[str, float]:
+    """Pooled boundary P/R/F at 2 px of `net` on `pairs`, the net at `scale` × each picture's
+    short side (bf16 where native), through the colour and simple decoders at threshold 120."""
+    counts: dict[str, list] = {"colour": [], "simple": []}
     for _, image, gt in pairs:
-        skeleton = model_skeleton(net, image)
+        short = round(scale * min(image.shape[:2]))
+        skeleton = model_skeleton(net, image, short_side=short, cpu_amp=True)
         for decoder, found in counts.items():
-            labels = decode(skeleton, image, decoder)
+            labels = decode(skeleton, image, decoder, 120)
             found.append(boundary_counts(gt, labels, tolerance_px=TOLERANCE_PX))
     out: dict[str, float] = {}
     for decoder, found in counts.items():

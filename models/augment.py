@@ -13,7 +13,10 @@ Per pair, in order:
 5. image only: p=0.5 colour remix — each output channel a random convex mix of the three input
    channels, then a random contrast stretch [lo, hi] → [0, 255] with clipping (lo ~ U[0, 64),
    hi ~ U[192, 255)); p=0.5 Gaussian blur σ=2 applied 0–4 times; p=0.5 median blur 3×3 applied
-   0–4 times.
+   0–4 times;
+6. image only, not in the original (`low_contrast` > 0): with that probability the crop's
+   contrast is squeezed towards a random grey level (`squeeze_contrast`), so boundaries that
+   differ by a few grey levels — dark hair, a navy dress, pale shading — are trained on too.
 
 Scale: s = crop/512. The original trains 512² crops; a smaller crop (256 for demos, 64 in tests)
 shrinks the resize ranges proportionally so a crop covers the same fraction of the page. The blur
@@ -176,8 +179,20 @@ def random_geometry(
     return np.ascontiguousarray(image), np.ascontiguousarray(skeleton)
 
 
-def random_photometric(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Step 5 (image only): colour remix, Gaussian blurs, median blurs, each with p=0.5.
+def squeeze_contrast(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The picture's contrast scaled by U[0.2, 0.6] about a random grey level U[0, 255]: a dark,
+    a washed-out or a mid-grey version of the same edges, each step a few grey levels apart."""
+    factor = rng.uniform(0.2, 0.6)
+    pivot = rng.uniform(0.0, 255.0)
+    squeezed = pivot + (image.astype(np.float32) - pivot) * factor
+    return np.clip(squeezed + 0.5, 0, 255).astype(np.uint8)
+
+
+def random_photometric(
+    image: np.ndarray, rng: np.random.Generator, *, low_contrast: float = 0.0
+) -> np.ndarray:
+    """Steps 5–6 (image only): colour remix, Gaussian blurs, median blurs, each with p=0.5; then,
+    with probability `low_contrast` (no draw at all when 0), `squeeze_contrast`.
 
     image : (H, W, 3) uint8 BGR. Returns a new array.
     """
@@ -192,6 +207,8 @@ def random_photometric(image: np.ndarray, rng: np.random.Generator) -> np.ndarra
     if rng.random() < 0.5:
         for _ in range(int(rng.integers(0, 5))):
             image = cv2.medianBlur(image, 3)
+    if low_contrast > 0 and rng.random() < low_contrast:
+        image = squeeze_contrast(image, rng)
     return image
 
 
@@ -203,6 +220,7 @@ def augment_pair(
     rng: np.random.Generator,
     augment: bool = True,
     zoom: tuple[float, float] | None = None,
+    low_contrast: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One random training crop of an (image, skeleton) pair.
 
@@ -215,6 +233,7 @@ def augment_pair(
     rng : the only source of randomness
     augment : False → resize + random crop only
     zoom : optional (low, high) short-side range relative to the page's own (see `random_geometry`)
+    low_contrast : probability of `squeeze_contrast` (step 6); 0 keeps the original's recipe
 
     Returns
     -------
@@ -224,5 +243,5 @@ def augment_pair(
         image, skeleton, crop=crop, rng=rng, augment=augment, zoom=zoom
     )
     if augment:
-        image = random_photometric(image, rng)
+        image = random_photometric(image, rng, low_contrast=low_contrast)
     return image, skeleton

@@ -75,6 +75,8 @@ class TrainConfig(_DictConfig):
     zoom : optional (low, high) range of the page's short side after rescaling, as a fraction of
         its stored short side (e.g. (0.8, 1.25) keeps the data's own scale); None = the original's
         absolute short-side ranges scaled by crop/512 (see `models.augment`).
+    low_contrast : probability of squeezing a crop's contrast towards a random grey level (not in
+        the original; 0 = off): teaches boundaries a few grey levels apart (`models.augment`).
     init : the generator weights a fresh run starts from: "default" (the model shipped with
         regionflow: fine-tuning), a checkpoint path, or "none" / None (Glorot initialisation, as
         the original). Resuming a run's own checkpoint takes precedence.
@@ -110,6 +112,7 @@ class TrainConfig(_DictConfig):
     lr_milestones: tuple[int, ...] = ()
     lr_gamma: float = 0.3
     zoom: tuple[float, float] | None = None
+    low_contrast: float = 0.0
     init: str | None = "default"
 
     def __post_init__(self) -> None:
@@ -130,6 +133,8 @@ class TrainConfig(_DictConfig):
             raise ValueError(
                 f"crop: must be a multiple of 32 (the U-Net pools 5 times), got {self.crop}"
             )
+        if not 0.0 <= self.low_contrast <= 1.0:
+            raise ValueError(f"low_contrast: a probability in [0, 1], got {self.low_contrast!r}")
         if self.num_workers < 0:
             raise ValueError(f"num_workers: must be >= 0, got {self.num_workers}")
         # JSON turns tuples into lists; normalise so from_dict(to_dict(c)) == c.

@@ -46,6 +46,7 @@ class CropDataset(Dataset):
         seed: int = 0,
         augment: bool = True,
         zoom: tuple[float, float] | None = None,
+        low_contrast: float = 0.0,
     ) -> None:
         if len(sample_ids) == 0:
             raise ValueError("sample_ids: no samples to train on")
@@ -60,6 +61,7 @@ class CropDataset(Dataset):
         self.seed = seed
         self.augment = augment
         self.zoom = zoom
+        self.low_contrast = low_contrast
 
     @classmethod
     def from_config(cls, sample_ids: Sequence[Hashable], read_sample: ReadSample, config: Any):
@@ -72,6 +74,7 @@ class CropDataset(Dataset):
             seed=config.seed,
             augment=config.augment,
             zoom=config.zoom,
+            low_contrast=config.low_contrast,
         )
 
     def __len__(self) -> int:
@@ -98,6 +101,7 @@ class CropDataset(Dataset):
             rng=rng,
             augment=self.augment,
             zoom=self.zoom,
+            low_contrast=self.low_contrast,
         )
         return (
             torch.from_numpy(image).permute(2, 0, 1).contiguous(),

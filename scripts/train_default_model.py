@@ -169,11 +169,12 @@ def plot_curve(curve: Path, out: Path) -> None:
     table = pd.read_csv(curve).drop_duplicates("step", keep="last").sort_values("step")
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=120)
     for column, label in (
-        ("real_full_F", "real pairs (5), full decoder"),
+        ("real_colour_F", "real pairs (5), colour decoder"),
         ("real_simple_F", "real pairs (5), simple decoder"),
-        ("synthetic_full_F", "synthetic val (6), full decoder"),
+        ("synthetic_colour_F", "synthetic val (6), colour decoder"),
     ):
-        ax.plot(table["step"], table[column], marker="o", label=label)
+        if column in table:
+            ax.plot(table["step"], table[column], marker="o", label=label)
     ax.axhline(0.604, color="grey", linestyle=":", label="felzenszwalb, 3 metric samples")
     ax.set_xlabel("training step (batch 8, 256² crops)")
     ax.set_ylabel("boundary F at 2 px")
@@ -198,6 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--checkpoint-every", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2, help="processes for data generation")
+    parser.add_argument(
+        "--low-contrast",
+        type=float,
+        default=0.0,
+        help="probability of a contrast-squeezed crop (train.low_contrast; 0: v1's recipe)",
+    )
+    parser.add_argument(
+        "--zoom", default="0.8,1.25", help="crop short side range relative to the picture's own"
+    )
     parser.add_argument(
         "--init",
         default="default",
@@ -270,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         crop=args.crop,
         lr=args.lr,
         lr_milestones=milestones,
-        zoom=(0.8, 1.25),
+        zoom=tuple(float(z) for z in args.zoom.split(",")),
+        low_contrast=args.low_contrast,
         checkpoint_every=args.checkpoint_every,
         keep_last=2,
         preview_every=0,

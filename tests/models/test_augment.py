@@ -12,6 +12,7 @@ from models.augment import (
     random_photometric,
     rotate_and_cut,
     scaled_range,
+    squeeze_contrast,
 )
 
 
@@ -130,6 +131,27 @@ def test_photometric_changes_only_the_image_and_is_seeded():
     np.testing.assert_array_equal(image, before)
     assert any(not np.array_equal(o, image) for o in outs)
     np.testing.assert_array_equal(outs[0], random_photometric(image, np.random.default_rng(0)))
+
+
+def test_low_contrast_off_keeps_the_original_recipe_and_on_squeezes():
+    image, skeleton = _page()
+    for seed in range(4):
+        plain = augment_pair(image, skeleton, crop=64, rng=np.random.default_rng(seed))
+        off = augment_pair(
+            image, skeleton, crop=64, rng=np.random.default_rng(seed), low_contrast=0.0
+        )
+        np.testing.assert_array_equal(plain[0], off[0])
+    on = [random_photometric(image, np.random.default_rng(s), low_contrast=1.0) for s in range(6)]
+    assert all(o.std() < image.std() * 0.65 for o in on)  # every one squeezed, ≤ 0.6 contrast
+
+
+def test_squeeze_contrast_keeps_edges_as_small_steps():
+    image = np.zeros((4, 8, 3), np.uint8)
+    image[:, 4:] = 200
+    out = squeeze_contrast(image, np.random.default_rng(3))
+    step = int(out[0, 4, 0]) - int(out[0, 3, 0])
+    assert 0.2 * 200 - 1 <= step <= 0.6 * 200 + 1  # the edge survives, a few times fainter
+    assert len(np.unique(out)) == 2
 
 
 @pytest.mark.parametrize(

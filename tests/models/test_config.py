@@ -55,6 +55,7 @@ def test_unknown_field_is_named():
         ({"target": "exact"}, "target"),
         ({"num_workers": -1}, "num_workers"),
         ({"amp_dtype": "float8"}, "amp_dtype"),
+        ({"low_contrast": 1.5}, "low_contrast"),
     ],
 )
 def test_bad_train_values_are_named(kwargs, name):
