@@ -14,7 +14,7 @@ from regions import metrics
 from regions.extraction import export_documents, predicted_regions
 from storage import records as rec
 from storage.exports import ExportWriter, export_name
-from storage.fingerprints import code_fingerprint, fingerprint
+from storage.fingerprints import fingerprint
 from storage.manifest import split_ids
 from storage.model_zoo import model_identity
 from storage.reports import write_report
@@ -23,8 +23,11 @@ from storage.store import Store
 from tasks.artifacts import publish_markdown
 from tasks.cluster import dask_client, map_units
 from tasks.config import BASELINES, ExtractConfig
-from tasks.stage import StageProgress, one_thread_kernels, stage_logger
+from tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
 
+# What the stage runs: this module and the regions/models code it imports (decoders, baselines,
+# exports, metrics, the net's inference), not the rest of regions/ (panels, synthetic data).
+STAGE_CODE = ("tasks.extract",)
 HEADLINE = ("AP", "OIS", "ODS", "boundary_px_F", "boundary_F", "sweep_ODS_F", "covering", "VI")
 
 
@@ -108,7 +111,7 @@ def run_predictor(
             "config": cfg,
             "upstream": upstream if uses_model else "",
             "checkpoint": (checkpoint or model_identity(None)) if uses_model else None,
-            "code": code_fingerprint("regions", "models"),
+            "code": stage_code(*STAGE_CODE),
         }
     )
     export_id = export_name(cfg.split, cfg.predictor, config_fp)

@@ -49,6 +49,21 @@ def test_training_code_covers_the_loop_the_data_and_the_network():
     assert "models.inference" not in closure and "models.weights" not in closure
 
 
+def test_the_extract_stage_runs_decoders_metrics_and_inference_not_panels():
+    from tasks.extract import STAGE_CODE
+
+    closure = source_closure(*STAGE_CODE, follow=ALGORITHM_PACKAGES)
+    assert {
+        "tasks.extract",
+        "regions.extraction",
+        "regions.decode",
+        "regions.metrics",
+        "regions.baselines",
+        "models.inference",
+    } <= set(closure)
+    assert not {"regions.panels", "regions.cuts", "regions.illustration"} & set(closure)
+
+
 def test_editing_panels_keeps_the_skeleton_key(tmp_path):
     before = skeleton_code(copy_of_project(tmp_path / "a"))
     edited = copy_of_project(tmp_path / "b", ("regions/panels.py", "\n# a typo fixed\n"))
