@@ -15,9 +15,7 @@ from tasks.config import PipelineConfig
 
 
 def run_stages(store: str, config: dict | None, *, through_extract: bool) -> dict:
-    cfg = PipelineConfig.from_dict(config or {}).to_dict()
-    # The training config names the target it learns; the skeleton stage computes that one.
-    cfg["skeleton"]["method"] = cfg["train"]["target"]
+    cfg = PipelineConfig.from_dict(config or {}).to_dict()  # skeleton.method = train.target
     with StoreLock(Store(store), wait=cfg["lock_wait"], purpose="pipeline"):
         result = _chain(store, cfg, through_extract=through_extract)
     publish_summary(f"Pipeline on {store}", result, cfg)

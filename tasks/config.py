@@ -147,10 +147,34 @@ class PipelineConfig:
     def from_dict(
         cls, data: dict[str, Any], *, base: PipelineConfig | None = None
     ) -> PipelineConfig:
-        return replace_fields(base or cls(), data)
+        """`base` (default: the defaults) with the fields in `data` replaced.
+
+        The skeleton stage computes the target training learns, so `skeleton.method` and
+        `train.target` are one choice: the one `data` gives sets the other; both given and
+        different is an error naming both (never a silent overwrite).
+        """
+        return _one_target(replace_fields(base or cls(), data), data)
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)
+
+
+def _one_target(config: PipelineConfig, data: dict[str, Any]) -> PipelineConfig:
+    method = config.skeleton.method
+    target = config.train.target
+    gave_method = "method" in (data.get("skeleton") or {})
+    gave_target = "target" in (data.get("train") or {})
+    if method == target:
+        return config
+    if gave_method and gave_target:
+        raise ValueError(
+            f"skeleton.method={method!r} conflicts with train.target={target!r}: the skeleton "
+            "stage computes the target training learns; give one of them (the other follows) "
+            "or the same value to both"
+        )
+    if gave_method:
+        return dataclasses.replace(config, train=dataclasses.replace(config.train, target=method))
+    return dataclasses.replace(config, skeleton=dataclasses.replace(config.skeleton, method=target))
 
 
 def to_dict(config: Any) -> dict[str, Any]:
