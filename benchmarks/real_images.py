@@ -178,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     threshold = args.threshold or (
         shipped.get("threshold") if decoder == shipped["decoder"] else None
     )
-    short_side = shipped["short_side"] if args.short_side is None else (args.short_side or None)
+    short_side = (
+        shipped.get("short_side", 1024) if args.short_side is None else (args.short_side or None)
+    )
     inference = {"short_side": short_side, "cpu_amp": not args.float32}
     if args.variants:
         print_variants(net, pairs, cpu_amp=not args.float32)

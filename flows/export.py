@@ -9,7 +9,6 @@ from prefect import flow
 from flows.stages import extract_flow, ingest_flow
 from storage.locks import StoreLock
 from storage.model_zoo import (
-    DEFAULT_SHORT_SIDE,
     default_decoding,
     is_default,
     model_identity,
@@ -34,7 +33,7 @@ def region_export(
 
     `config` overrides ExtractConfig fields (decoder, short_side, tta, exports); the model's own
     decoding fills what it leaves out (the shipped model's: models/zoo/default.json; another
-    checkpoint's: short side 1024 and ExtractConfig's defaults). Outputs land in
+    checkpoint's: ExtractConfig's defaults, full decoder at short side 1024). Outputs land in
     `<output>/exports/<export>/<image>/` with a report in `<output>/reports/<export>/`.
 
     Args:
@@ -57,8 +56,6 @@ def region_export(
         config = with_shipped_decoding(config)
     elif not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint: {checkpoint} does not exist")
-    else:
-        config = {"short_side": DEFAULT_SHORT_SIDE, **(config or {})}
     with StoreLock(Store(store), wait=lock_wait, purpose="region-export"):
         return _export(store, inputs, checkpoint, config, dask_address)
 
@@ -69,7 +66,8 @@ def with_shipped_decoding(config: dict | None) -> dict:
     config, shipped = dict(config or {}), default_decoding()
     if config.setdefault("decoder", shipped["decoder"]) == shipped["decoder"]:
         config.setdefault("threshold", shipped["threshold"])
-    config.setdefault("short_side", shipped["short_side"])
+    if "short_side" in shipped:
+        config.setdefault("short_side", shipped["short_side"])
     return config
 
 

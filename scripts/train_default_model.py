@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         if latest is None:
             parser.error(f"--export: no checkpoint under {run / 'checkpoints'}")
         decoder, threshold, scores = choose_decoding(latest)
-        short_side = 1024
+        short_side = None  # extract's default (1024)
         if args.decoding:
             decoder, threshold, short_side = args.decoding.split("@")
             threshold, short_side = int(threshold), int(short_side)

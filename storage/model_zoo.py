@@ -22,8 +22,6 @@ from storage.atomic import atomic_write_bytes
 
 DEFAULT_NAME = "default"
 DEFAULT = "default"  # what `--checkpoint` / `train.init` accept to name the shipped model
-# The net's working resolution (short side, px) for a model whose manifest names none.
-DEFAULT_SHORT_SIDE = 1024
 
 
 class DamagedModelError(ValueError):
@@ -55,13 +53,13 @@ def default_decoder() -> str:
 
 
 def default_decoding() -> dict[str, Any]:
-    """{"decoder", "threshold", "short_side"} recorded for the shipped model
-    (docs/model_card.md says how each was chosen)."""
-    return {
-        "decoder": default_decoder(),
-        "threshold": default_threshold(),
-        "short_side": int(default_manifest().get("short_side", DEFAULT_SHORT_SIDE)),
-    }
+    """{"decoder", "threshold"} recorded for the shipped model, and "short_side" where its
+    manifest records one (docs/model_card.md says how each was chosen)."""
+    manifest = default_manifest()
+    found = {"decoder": default_decoder(), "threshold": default_threshold()}
+    if manifest.get("short_side") is not None:
+        found["short_side"] = int(manifest["short_side"])
+    return found
 
 
 def default_threshold() -> int:
@@ -118,7 +116,7 @@ def export_weights(
     recipe: dict[str, Any],
     decoder: str = "full",
     threshold: int = 135,
-    short_side: int = DEFAULT_SHORT_SIDE,
+    short_side: int | None = None,
 ) -> Path:
     """Write a training checkpoint's generator as half-precision shipped weights + manifest.
 
@@ -148,7 +146,7 @@ def export_weights(
             "recipe": recipe,
             "decoder": decoder,
             "threshold": int(threshold),
-            "short_side": int(short_side),
+            "short_side": short_side,
         }
     )
     atomic_write_bytes(

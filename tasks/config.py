@@ -69,7 +69,9 @@ class ExtractConfig:
     # Marker threshold of the decoder; None = its default (simple 100, full 135), or the shipped
     # model's own (chosen on synthetic val, models/zoo/default.json) when extracting with it.
     threshold: int | None = None
-    short_side: int | None = None  # working resolution of the net; None = the image's own
+    # Working resolution of the net (short side, px; None = the image's own). The shipped model
+    # records its own (models/zoo/default.json), which `region_export` uses instead.
+    short_side: int | None = 1024
     tta: int = 1  # dihedral test-time augmentation: 1, 4 or 8
     # bf16 autocast on CPUs with native bf16 (AMX / AVX512-BF16; ≈2× faster there), float32
     # elsewhere; on CUDA bf16 always (InferenceConfig.amp)
@@ -138,6 +140,7 @@ class PipelineConfig:
                 # demo's data are (on real pictures it decodes with "colour": docs/model_card.md).
                 decoder="simple",
                 threshold=120,
+                short_side=None,  # the synthetic val pictures at their own size
                 compare=("ground_truth", *BASELINES),
                 thresholds=(60, 80, 100, 120, 140, 160, 180),
             ),
