@@ -59,6 +59,41 @@ def test_the_wheel_holds_only_the_regionflow_package(tmp_path):
     )
     assert "regionflow = regionflow.flows.cli:main" in entry_points
 
+    # Installed from the wheel (unpacked on sys.path, no checkout, no editable finder), the
+    # stages' code keys equal the checkout's: a Dask worker or a deployment running the wheel
+    # agrees with an editable install on every cache key and completion record.
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    code = (
+        "import json, sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f)]\n"
+        "sys.path[:] = [p for p in sys.path if '__editable__' not in p]\n"
+        f"sys.path.insert(0, {str(site)!r})\n"
+        "from regionflow.storage.model_zoo import default_model_path\n"
+        "from regionflow.tasks import skeletonize, stage, train\n"
+        "print(json.dumps([stage.__file__, str(default_model_path()),\n"
+        "    stage.stage_code(*skeletonize.STAGE_CODE), stage.stage_code(*train.STAGE_CODE)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=child_env(),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    stage_file, model, *keys = json.loads(done.stdout.splitlines()[-1])
+    assert Path(stage_file) == site / "regionflow" / "tasks" / "stage.py"
+    assert Path(model) == site / "regionflow" / "models" / "zoo" / "default.pt"
+    from regionflow.tasks import skeletonize, stage, train
+
+    assert keys == [
+        stage.stage_code(*skeletonize.STAGE_CODE),
+        stage.stage_code(*train.STAGE_CODE),
+    ]
+
 
 def test_the_shipped_model_is_package_data_of_regionflow_models():
     from regionflow.storage.model_zoo import default_model_path, zoo_folder
