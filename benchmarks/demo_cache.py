@@ -23,7 +23,7 @@ STAGES = ("ingest", "skeletonize", "train", "extract")
 def run_demo(store: Path) -> tuple[float, dict[str, str], str]:
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "demo", "--store", str(store)],
+        [sys.executable, "-m", "regionflow.flows.cli", "demo", "--store", str(store)],
         capture_output=True,
         text=True,
         check=False,

@@ -27,13 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from models.config import InferenceConfig  # noqa: E402
-from models.device import cpu_has_fast_bf16  # noqa: E402
-from models.inference import predict_skeleton  # noqa: E402
-from models.weights import load_generator  # noqa: E402
-from regions.extraction import predicted_regions  # noqa: E402
-from regions.metrics import boundary_counts  # noqa: E402
-from storage.model_zoo import read_default_model  # noqa: E402
+from regionflow.models.config import InferenceConfig  # noqa: E402
+from regionflow.models.device import cpu_has_fast_bf16  # noqa: E402
+from regionflow.models.inference import predict_skeleton  # noqa: E402
+from regionflow.models.weights import load_generator  # noqa: E402
+from regionflow.regions.extraction import predicted_regions  # noqa: E402
+from regionflow.regions.metrics import boundary_counts  # noqa: E402
+from regionflow.storage.model_zoo import read_default_model  # noqa: E402
 
 DEFAULT_IMAGE = ROOT / "tests" / "fixtures" / "danbooregion" / "metric_samples" / "1.input.png"
 

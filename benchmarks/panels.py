@@ -32,11 +32,16 @@ from collections.abc import Callable
 
 import cv2
 
-from regions.comic_synth import PAGE_CATEGORIES, synth_manga_page, synth_page, synth_strip
-from regions.cuts import detect_cuts
-from regions.panel_eval import panel_counts, panel_scores
-from regions.panels import detect_panels
-from regions.panels_legacy import detect_panels_legacy
+from regionflow.regions.comic_synth import (
+    PAGE_CATEGORIES,
+    synth_manga_page,
+    synth_page,
+    synth_strip,
+)
+from regionflow.regions.cuts import detect_cuts
+from regionflow.regions.panel_eval import panel_counts, panel_scores
+from regionflow.regions.panels import detect_panels
+from regionflow.regions.panels_legacy import detect_panels_legacy
 
 
 def _run(name: str, samples, detect: Callable) -> dict:

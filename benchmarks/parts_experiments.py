@@ -17,7 +17,7 @@ import time
 import torch
 from prefect.logging import disable_run_logger
 
-from tasks.parts import (
+from regionflow.tasks.parts import (
     PartsEvalConfig,
     PartsIngestConfig,
     config_dict,

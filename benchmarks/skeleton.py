@@ -21,7 +21,12 @@ import cv2
 import numba
 import numpy as np
 
-from regions.skeleton import harmonic_field, region_edges, region_skeleton, skeleton_field
+from regionflow.regions.skeleton import (
+    harmonic_field,
+    region_edges,
+    region_skeleton,
+    skeleton_field,
+)
 
 SAMPLE = Path(__file__).parents[1] / "tests/fixtures/danbooregion/illustration/X.region.png"
 CROSS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.float32) / 5

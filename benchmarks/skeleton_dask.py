@@ -17,14 +17,14 @@ import uuid
 
 import numpy as np
 
-from regions.labels import region_labels
-from regions.synthetic import synthetic_sample
-from storage.fingerprints import fingerprint
-from storage.samples import read_array, write_array
-from storage.store import Store
-from tasks.cluster import dask_client, map_units
-from tasks.config import SkeletonConfig
-from tasks.skeletonize import skeletonize_one
+from regionflow.regions.labels import region_labels
+from regionflow.regions.synthetic import synthetic_sample
+from regionflow.storage.fingerprints import fingerprint
+from regionflow.storage.samples import read_array, write_array
+from regionflow.storage.store import Store
+from regionflow.tasks.cluster import dask_client, map_units
+from regionflow.tasks.config import SkeletonConfig
+from regionflow.tasks.skeletonize import skeletonize_one
 
 
 def make_store(root: str, n: int, size: int) -> tuple[Store, list[str]]:

@@ -23,10 +23,10 @@ import cv2
 import numpy as np
 import torch
 
-from models.config import TrainConfig
-from models.data import CropDataset, make_loader
-from models.device import resolve_runtime
-from models.train import build_state, queue_step
+from regionflow.models.config import TrainConfig
+from regionflow.models.data import CropDataset, make_loader
+from regionflow.models.device import resolve_runtime
+from regionflow.models.train import build_state, queue_step
 
 REFERENCE_S_PER_STEP = (1.6, 2.0)  # GTX 980M, batch 4, 512² (REFERENCE §1.4)
 

@@ -9,11 +9,11 @@ from pathlib import PurePosixPath
 
 from prefect import flow
 
-from flows.export import region_export
-from storage.comics import list_pages, list_slices
-from storage.locks import StoreLock
-from storage.store import Store
-from tasks.comics import ComicsConfig, split_episode, split_pages, stage_crops
+from regionflow.flows.export import region_export
+from regionflow.storage.comics import list_pages, list_slices
+from regionflow.storage.locks import StoreLock
+from regionflow.storage.store import Store
+from regionflow.tasks.comics import ComicsConfig, split_episode, split_pages, stage_crops
 
 
 @flow(name="webtoon-cuts", log_prints=True)

@@ -6,17 +6,17 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.stages import extract_flow, ingest_flow
-from storage.locks import StoreLock
-from storage.model_zoo import (
+from regionflow.flows.stages import extract_flow, ingest_flow
+from regionflow.storage.locks import StoreLock
+from regionflow.storage.model_zoo import (
     default_decoding,
     is_default,
     model_identity,
     read_default_model,
 )
-from storage.store import Store, default_store_url
-from tasks.artifacts import publish_summary
-from tasks.ingest import gather_inputs
+from regionflow.storage.store import Store, default_store_url
+from regionflow.tasks.artifacts import publish_summary
+from regionflow.tasks.ingest import gather_inputs
 
 
 @flow(name="region-export", log_prints=True)

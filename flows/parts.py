@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stages import _run_stage
-from models.parts import PartsTrainConfig
-from storage.parts import coco_source_fingerprint, dataset_fingerprint
-from storage.store import Store
-from tasks.parts import (
+from regionflow.flows.stages import _run_stage
+from regionflow.models.parts import PartsTrainConfig
+from regionflow.storage.parts import coco_source_fingerprint, dataset_fingerprint
+from regionflow.storage.store import Store
+from regionflow.tasks.parts import (
     PartsEvalConfig,
     PartsIngestConfig,
     PartsPredictConfig,
@@ -110,7 +110,7 @@ def parts_predict(
         checkpoint: a parts checkpoint (.pt) from `regionflow parts train`.
         config: PartsPredictConfig overrides, e.g. {"snap": false} or {"regions": "model"}.
     """
-    from storage.parts import expand_image_paths
+    from regionflow.storage.parts import expand_image_paths
 
     cfg = config_dict(PartsPredictConfig(**(config or {})))
     files = expand_image_paths(inputs)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stages import extract_flow, ingest_flow, skeletonize_flow, train_flow
-from storage.locks import StoreLock
-from storage.store import Store
-from tasks.artifacts import publish_summary
-from tasks.config import PipelineConfig
+from regionflow.flows.stages import extract_flow, ingest_flow, skeletonize_flow, train_flow
+from regionflow.storage.locks import StoreLock
+from regionflow.storage.store import Store
+from regionflow.tasks.artifacts import publish_summary
+from regionflow.tasks.config import PipelineConfig
 
 
 def run_stages(store: str, config: dict | None, *, through_extract: bool) -> dict:

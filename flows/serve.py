@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from storage.store import Store
+from regionflow.storage.store import Store
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
@@ -35,8 +35,8 @@ def deployments(
     """
     from prefect.deployments.runner import EntrypointType
 
-    from flows.export import region_export
-    from flows.pipeline import dataset_refresh, pipeline
+    from regionflow.flows.export import region_export
+    from regionflow.flows.pipeline import dataset_refresh, pipeline
 
     if not name or "/" in name:
         raise ValueError(f"name: expected a deployment name without '/', got {name!r}")

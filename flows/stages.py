@@ -8,16 +8,16 @@ from typing import Any
 from prefect import flow
 from prefect.states import Completed, State
 
-from models.config import TrainConfig
-from storage.locks import StoreLock
-from storage.store import Store
-from tasks.artifacts import publish_stage
-from tasks.config import ExtractConfig, IngestConfig, SkeletonConfig, to_dict
-from tasks.extract import extract_regions
-from tasks.ingest import ingest_samples, locate_source
-from tasks.skeletonize import skeletonize_samples
-from tasks.stage import stage_options
-from tasks.train import train_model
+from regionflow.models.config import TrainConfig
+from regionflow.storage.locks import StoreLock
+from regionflow.storage.store import Store
+from regionflow.tasks.artifacts import publish_stage
+from regionflow.tasks.config import ExtractConfig, IngestConfig, SkeletonConfig, to_dict
+from regionflow.tasks.extract import extract_regions
+from regionflow.tasks.ingest import ingest_samples, locate_source
+from regionflow.tasks.skeletonize import skeletonize_samples
+from regionflow.tasks.stage import stage_options
+from regionflow.tasks.train import train_model
 
 
 def _run_stage(task, store: Store, **kwargs: Any) -> dict[str, Any] | State:

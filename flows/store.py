@@ -3,7 +3,7 @@ given, and the error a store in use by another run raises."""
 
 from __future__ import annotations
 
-from storage.locks import StoreLocked
-from storage.store import default_store_url
+from regionflow.storage.locks import StoreLocked
+from regionflow.storage.store import default_store_url
 
 __all__ = ["StoreLocked", "default_store_url"]

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.unet import glorot_init_
+from regionflow.models.unet import glorot_init_
 
 CRITIC_WIDTHS = (32, 64, 128, 256, 512, 512)
 CRITIC_MULTIPLE = 2 ** len(CRITIC_WIDTHS)

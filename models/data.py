@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from models.augment import augment_pair
+from regionflow.models.augment import augment_pair
 
 ReadSample = Callable[[Any], tuple[np.ndarray, np.ndarray]]
 

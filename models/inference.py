@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.config import InferenceConfig
-from models.device import cpu_has_fast_bf16, resolve_device
-from models.unet import MULTIPLE, padded_size
+from regionflow.models.config import InferenceConfig
+from regionflow.models.device import cpu_has_fast_bf16, resolve_device
+from regionflow.models.unet import MULTIPLE, padded_size
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = MULTIPLE) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from models.critic import Critic
+from regionflow.models.critic import Critic
 
 
 def l1(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.config import _DictConfig
-from models.device import (
+from regionflow.models.config import _DictConfig
+from regionflow.models.device import (
     Runtime,
     prepare_module,
     resolve_runtime,
@@ -36,9 +36,9 @@ from models.device import (
     seed_everything,
     set_rng_state,
 )
-from models.train import Checkpoints
-from models.vision import import_torchvision
-from regions.parts_synth import PART_CLASSES
+from regionflow.models.train import Checkpoints
+from regionflow.models.vision import import_torchvision
+from regionflow.regions.parts_synth import PART_CLASSES
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from models.config import TrainConfig
-from models.critic import Critic
-from models.data import CropDataset, make_loader
-from models.device import (
+from regionflow.models.config import TrainConfig
+from regionflow.models.critic import Critic
+from regionflow.models.data import CropDataset, make_loader
+from regionflow.models.device import (
     Runtime,
     maybe_compile,
     prepare_module,
@@ -38,8 +38,8 @@ from models.device import (
     seed_everything,
     set_rng_state,
 )
-from models.losses import critic_danbooregion, generator_loss, l1
-from models.unet import RegionUNet
+from regionflow.models.losses import critic_danbooregion, generator_loss, l1
+from regionflow.models.unet import RegionUNet
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from models.unet import DECODER_LEVELS, LAYER_NAMES, RegionUNet
+from regionflow.models.unet import DECODER_LEVELS, LAYER_NAMES, RegionUNet
 
 ConcatOrder = Literal["upsampled_first", "skip_first"]
 MODEL_NAME = "generator"

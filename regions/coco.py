@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as coco_mask
 
-from regions.region_table import _check_labels
+from regionflow.regions.region_table import _check_labels
 
 __all__ = ["coco_annotations", "coco_document"]
 

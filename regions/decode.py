@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from numba import njit
 
-from regions.skeleton import normal_map
+from regionflow.regions.skeleton import normal_map
 
 __all__ = [
     "DECODERS",

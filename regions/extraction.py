@@ -12,11 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from regions.baselines import felzenszwalb_regions, slic_regions, watershed_regions
-from regions.coco import coco_annotations, coco_document
-from regions.decode import DECODERS, decode_colour, decode_full, decode_simple, flat_colour
-from regions.region_table import region_table
-from regions.svg import svg_document
+from regionflow.regions.baselines import felzenszwalb_regions, slic_regions, watershed_regions
+from regionflow.regions.coco import coco_annotations, coco_document
+from regionflow.regions.decode import (
+    DECODERS,
+    decode_colour,
+    decode_full,
+    decode_simple,
+    flat_colour,
+)
+from regionflow.regions.region_table import region_table
+from regionflow.regions.svg import svg_document
 
 __all__ = ["BASELINES", "EXPORT_FORMATS", "export_documents", "predicted_regions"]
 

@@ -29,7 +29,7 @@ import math
 import cv2
 import numpy as np
 
-from regions.synthetic import (
+from regionflow.regions.synthetic import (
     SyntheticScene,
     _adjacency,
     _box4,

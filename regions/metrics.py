@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from regions.labels import colour_key, region_labels
+from regionflow.regions.labels import colour_key, region_labels
 
 __all__ = [
     "DANBOOREGION_SCALES",

@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 # Unchanged by the new detector: shared, not copied.
-from regions.panels import _check_direction, _check_page, _split_leaf
+from regionflow.regions.panels import _check_direction, _check_page, _split_leaf
 
 Direction = Literal["ltr", "rtl"]
 _DIRECTIONS = ("ltr", "rtl")

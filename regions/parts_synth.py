@@ -344,7 +344,7 @@ def synthetic_parts(
     """A COCO document and its images ({file_name: (size, size, 3) uint8 BGR}) of `n_train` +
     `n_val` characters in `style`; image entries carry "split" (train | val). Categories 1..8
     are PART_CLASSES; masks are compressed RLE (exact)."""
-    from regions.coco_instances import Instance, encode_mask, instances_document
+    from regionflow.regions.coco_instances import Instance, encode_mask, instances_document
 
     if n_train < 0 or n_val < 0 or n_train + n_val == 0:
         raise ValueError(

@@ -27,7 +27,7 @@ from numba import njit
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from regions import _skeleton_kernels as _kernels
+from regionflow.regions import _skeleton_kernels as _kernels
 
 __all__ = [
     "region_edges",

@@ -46,9 +46,9 @@ def _sample_size(rng: np.random.Generator) -> tuple[int, int]:
 
 def make_sample(index: int) -> tuple[np.ndarray, np.ndarray]:
     """Sample `index` of the training set: (image BGR uint8, skeleton target uint8)."""
-    from regions.illustration import illustration_sample
-    from regions.skeleton import skeleton_target
-    from regions.synthetic import synthetic_sample
+    from regionflow.regions.illustration import illustration_sample
+    from regionflow.regions.skeleton import skeleton_target
+    from regionflow.regions.synthetic import synthetic_sample
 
     rng = np.random.default_rng((SEED, index))
     if index % 4 == 3:  # a quarter of plain shape pictures keeps the model general
@@ -99,7 +99,7 @@ class _Reader:
 def _val_pairs():
     import cv2
 
-    from regions.illustration import illustration_scene
+    from regionflow.regions.illustration import illustration_scene
 
     for seed in VAL_SEEDS:
         scene = illustration_scene(seed, height=896, width=640)
@@ -139,8 +139,8 @@ def choose_decoding(checkpoint) -> tuple[str, int, dict[str, float]]:
     """The decoder and marker threshold with the best boundary F at 2 px on held-out *synthetic*
     pictures (the real pairs play no part in any choice)."""
     from benchmarks.real_images import TOLERANCE_PX, decode, model_skeleton, pooled_prf
-    from models.weights import load_generator
-    from regions.metrics import boundary_counts
+    from regionflow.models.weights import load_generator
+    from regionflow.regions.metrics import boundary_counts
 
     net = load_generator(checkpoint)
     pairs = [(image, gt, model_skeleton(net, image)) for _, image, gt in _val_pairs()]
@@ -233,18 +233,18 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from models.config import TrainConfig
-    from models.data import CropDataset
-    from models.train import fit
-    from storage.checkpoints import CheckpointStore
-    from storage.model_zoo import read_model
+    from regionflow.models.config import TrainConfig
+    from regionflow.models.data import CropDataset
+    from regionflow.models.train import fit
+    from regionflow.storage.checkpoints import CheckpointStore
+    from regionflow.storage.model_zoo import read_model
 
     if args.plot:
         plot_curve(run / "curve.csv", Path(args.plot))
         return 0
     checkpoints = CheckpointStore(run / "checkpoints", keep_last=2)
     if args.export:
-        from storage.model_zoo import export_weights
+        from regionflow.storage.model_zoo import export_weights
 
         latest = checkpoints.latest()
         if latest is None:

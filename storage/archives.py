@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from storage.processes import pid_alive
+from regionflow.storage.processes import pid_alive
 
 MARKER = ".regionflow-extracted.json"
 ARCHIVE_MEMBER = "<archive>"  # the name refused entries use for whole-archive problems

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from storage.atomic import atomic_open, is_temporary
+from regionflow.storage.atomic import atomic_open, is_temporary
 
 log = logging.getLogger(__name__)
 

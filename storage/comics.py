@@ -41,12 +41,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from regions.strips import SlicePlacement, StripIndex, natural_order
-from storage import records as rec
-from storage.exports import encode_png
-from storage.layout import IMAGE_SUFFIXES, natural_key
-from storage.sources import source_cache_dir
-from storage.store import Store
+from regionflow.regions.strips import SlicePlacement, StripIndex, natural_order
+from regionflow.storage import records as rec
+from regionflow.storage.exports import encode_png
+from regionflow.storage.layout import IMAGE_SUFFIXES, natural_key
+from regionflow.storage.sources import source_cache_dir
+from regionflow.storage.store import Store
 
 CUTS = "cuts"
 PANELS = "panels"

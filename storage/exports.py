@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from storage.store import Store
+from regionflow.storage.store import Store
 
 EXPORTS = "exports"
 SKELETON_FILE = "skeleton.png"

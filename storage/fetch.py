@@ -35,7 +35,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
-from storage.archives import (
+from regionflow.storage.archives import (
     ArchiveLimits,
     extract_archive,
     find_parts,
@@ -44,7 +44,7 @@ from storage.archives import (
     safe_relative_path,
     temporary_sibling,
 )
-from storage.atomic import atomic_open, atomic_write_bytes
+from regionflow.storage.atomic import atomic_open, atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ def sha256_bytes(data: bytes) -> str:
 
 @cache
 def code_fingerprint(*packages: str) -> str:
-    """sha256 of every Python source of `packages` (whole packages: coarse; stages that can name
-    the modules they run use `source_fingerprint` instead)."""
+    """sha256 of every Python source of `packages` (full names, e.g. `regionflow.regions`; whole
+    packages: coarse; stages that can name the modules they run use `source_fingerprint`)."""
     digest = hashlib.sha256()
     for package in sorted(packages):
         module = import_module(package)
@@ -59,14 +59,29 @@ def file_fingerprint(path: str | Path) -> str:
     return fingerprint([str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns])
 
 
+# The one top-level package; module names below are full ones (`regionflow.regions.skeleton`).
+PACKAGE = "regionflow"
+
+
 def project_root() -> Path:
-    """The folder holding the top-level packages (flows, tasks, storage, models, regions)."""
+    """The folder holding regionflow's subpackages (flows, tasks, storage, models, regions): the
+    repository root in a checkout (pyproject.toml maps `regionflow.<pkg>` to `<pkg>/`), the
+    installed `regionflow/` folder otherwise."""
     return Path(__file__).resolve().parents[1]
 
 
+def _in_packages(name: str, packages: tuple[str, ...]) -> bool:
+    """Whether module `name` is one of `packages` or lies inside one."""
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
 def _module_file(name: str, root: Path) -> Path | None:
-    """`a.b.c` → root/a/b/c.py or root/a/b/c/__init__.py; None when `root` does not hold it."""
-    base = root.joinpath(*name.split("."))
+    """`regionflow.a.b` → root/a/b.py or root/a/b/__init__.py; None when `root` does not hold it
+    (and for `regionflow` itself, whose folder is not under `root` in a checkout)."""
+    package, _, rest = name.partition(".")
+    if package != PACKAGE or not rest:
+        return None
+    base = root.joinpath(*rest.split("."))
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
             return candidate
@@ -74,7 +89,8 @@ def _module_file(name: str, root: Path) -> Path | None:
 
 
 def _package_inits(name: str, root: Path) -> list[str]:
-    """`a.b.c` → the packages `a` and `a.b` that importing it runs, where `root` holds them."""
+    """`a.b.c` → the packages `a` and `a.b` that importing it runs, where `root` holds them
+    (`regionflow` itself never: it only names the namespace)."""
     parts = name.split(".")
     return [pkg for i in range(1, len(parts)) if _module_file(pkg := ".".join(parts[:i]), root)]
 
@@ -103,7 +119,8 @@ def source_closure(
     *modules: str, follow: tuple[str, ...], root: str | Path | None = None
 ) -> dict[str, Path]:
     """The modules `modules` run: themselves, the packages above them, and — transitively — every
-    module they import whose top-level package is in `follow`. Module name → source file.
+    module they import that lies in a package of `follow` (full names: `regionflow.regions`).
+    Module name → source file.
 
     Imports are read from the source (ast), not executed, so lazy imports inside functions count
     too. Modules outside `follow` (storage, prefect, numpy, …) are not followed: a stage's key
@@ -124,12 +141,14 @@ def source_closure(
             continue
         closure[name] = source
         todo += _package_inits(name, root)
-        todo += [m for m in _imported_names(name, source) if m.split(".")[0] in follow]
+        todo += [m for m in _imported_names(name, source) if _in_packages(m, follow)]
     return dict(sorted(closure.items()))
 
 
 def source_fingerprint(
-    *modules: str, follow: tuple[str, ...] = ("regions", "models"), root: str | Path | None = None
+    *modules: str,
+    follow: tuple[str, ...] = ("regionflow.regions", "regionflow.models"),
+    root: str | Path | None = None,
 ) -> str:
     """sha256 of the sources `source_closure(*modules, follow=follow)` finds (names and bytes).
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from storage.atomic import atomic_write_bytes
+from regionflow.storage.atomic import atomic_write_bytes
 
 
 def read_image_file(path: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> np.ndarray:

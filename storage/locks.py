@@ -20,8 +20,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from storage.processes import pid_alive
-from storage.store import Store
+from regionflow.storage.processes import pid_alive
+from regionflow.storage.store import Store
 
 LOCKS = "locks"
 

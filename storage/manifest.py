@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from storage.store import Store
+from regionflow.storage.store import Store
 
 MANIFEST = "manifest.parquet"
 

@@ -1,6 +1,6 @@
 """The region model shipped with regionflow: where it lies, how it is verified, how it is written.
 
-The weights live in the `models` package (`models/zoo/default.pt`, half precision) next to a
+The weights live in the `regionflow.models` package (`models/zoo/default.pt`, half precision) next to a
 manifest (`default.json`) holding their sha256, the decoder they were measured with and the recipe
 that made them (docs/model_card.md). Loading checks the sha256 first, so a damaged or replaced
 file is an error that says so rather than a model that quietly predicts garbage.
@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from storage.atomic import atomic_write_bytes
+from regionflow.storage.atomic import atomic_write_bytes
 
 DEFAULT_NAME = "default"
 DEFAULT = "default"  # what `--checkpoint` / `train.init` accept to name the shipped model
@@ -29,8 +29,8 @@ class DamagedModelError(ValueError):
 
 
 def zoo_folder() -> Path:
-    """The folder of the shipped models (inside the installed `models` package)."""
-    return Path(str(resources.files("models").joinpath("zoo")))
+    """The folder of the shipped models (inside the installed `regionflow.models` package)."""
+    return Path(str(resources.files("regionflow.models").joinpath("zoo")))
 
 
 def default_model_path() -> Path:
@@ -95,7 +95,7 @@ def is_default(checkpoint: str | os.PathLike[str] | None) -> bool:
 
 def read_model(checkpoint: str | os.PathLike[str] | None) -> dict[str, Any]:
     """A checkpoint dict: the shipped model for None / "default", else the file given."""
-    from storage.checkpoints import read_checkpoint
+    from regionflow.storage.checkpoints import read_checkpoint
 
     return read_default_model() if is_default(checkpoint) else read_checkpoint(checkpoint)
 
@@ -104,7 +104,7 @@ def model_identity(checkpoint: str | os.PathLike[str] | None) -> str:
     """What identifies a model's weights in cache keys: the shipped sha256, or the file's."""
     if is_default(checkpoint):
         return "default:" + default_manifest()["sha256"]
-    from storage.fingerprints import file_fingerprint
+    from regionflow.storage.fingerprints import file_fingerprint
 
     return file_fingerprint(str(checkpoint))
 

@@ -24,9 +24,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from storage.exports import decode_image, encode_png, read_table, table_bytes
-from storage.fingerprints import sha256_bytes
-from storage.store import Store
+from regionflow.storage.exports import decode_image, encode_png, read_table, table_bytes
+from regionflow.storage.fingerprints import sha256_bytes
+from regionflow.storage.store import Store
 
 PARTS = "parts"
 REPORTS = "reports"

@@ -11,7 +11,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from storage.store import Store
+from regionflow.storage.store import Store
 
 RECORDS = "records"
 

@@ -10,7 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from storage.exports import (
+from regionflow.storage.exports import (
     EXPORT_FILES,
     SKELETON_FILE,
     ExportWriter,
@@ -18,7 +18,7 @@ from storage.exports import (
     encode_png,
     table_bytes,
 )
-from storage.store import Store
+from regionflow.storage.store import Store
 
 REPORTS = "reports"
 # A Prefect artifact is one database row that the UI renders as one page, and it cannot follow a
@@ -140,7 +140,7 @@ def _size_plot(histograms: dict[str, list[int]]) -> bytes:
 
 def _preview(writer: ExportWriter, sample_id: str, store: Store) -> bytes | None:
     """image | skeleton map | flat regions, side by side."""
-    from storage.samples import read_array
+    from regionflow.storage.samples import read_array
 
     try:
         image = read_array(store, sample_id, "image")

@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from storage.fingerprints import fingerprint
-from storage.store import Store
+from regionflow.storage.fingerprints import fingerprint
+from regionflow.storage.store import Store
 
 RUNS = "runs"
 
@@ -48,7 +48,7 @@ class Run:
         return self.store.local_dir(RUNS, self.id, "checkpoints")
 
     def checkpoints(self, *, keep_last: int):
-        from storage.checkpoints import CheckpointStore
+        from regionflow.storage.checkpoints import CheckpointStore
 
         return CheckpointStore(self.checkpoint_dir(), keep_last=keep_last)
 

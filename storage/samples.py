@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 import zarr
 
-from storage.store import Store
+from regionflow.storage.store import Store
 
 SAMPLES = "samples.zarr"
 CHUNK = 512

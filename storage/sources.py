@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from storage.fingerprints import fingerprint
-from storage.images import write_image_file
-from storage.layout import SampleFiles, scan_dataset
-from storage.store import Store
+from regionflow.storage.fingerprints import fingerprint
+from regionflow.storage.images import write_image_file
+from regionflow.storage.layout import SampleFiles, scan_dataset
+from regionflow.storage.store import Store
 
 SYNTHETIC = "synthetic"
 SOURCES = "sources"
@@ -31,7 +31,7 @@ def resolve_source(store: Store, config) -> Path:
     local = Path(config.source).expanduser()
     if local.is_dir():
         return local
-    from storage.fetch import materialize
+    from regionflow.storage.fetch import materialize
 
     return Path(materialize(config.source, cache, sha256=config.sha256))
 
@@ -43,7 +43,7 @@ def open_source(store: Store, config) -> tuple[Path, list[SampleFiles]]:
 
 def write_synthetic_source(cache: Path, config) -> Path:
     """Write the built-in dataset in DanbooRegion2020 layout (once per generator settings)."""
-    from regions.synthetic import synthetic_dataset
+    from regionflow.regions.synthetic import synthetic_dataset
 
     params = {
         "seed": config.synthetic_seed,
@@ -81,7 +81,7 @@ def gather_images(store: Store, inputs: list[str]) -> Path:
     import glob
     import shutil
 
-    from storage.layout import IMAGE_SUFFIXES
+    from regionflow.storage.layout import IMAGE_SUFFIXES
 
     if not inputs:
         raise ValueError("inputs: no images given")
@@ -90,7 +90,7 @@ def gather_images(store: Store, inputs: list[str]) -> Path:
     found: list[Path] = []
     for item in inputs:
         if "://" in item and not item.startswith("file://"):
-            from storage.fetch import materialize
+            from regionflow.storage.fetch import materialize
 
             fetched = Path(materialize(item, source_cache_dir(store)))
             found += [fetched] if fetched.is_file() else _images_under(fetched, IMAGE_SUFFIXES)
@@ -127,7 +127,7 @@ def gather_images(store: Store, inputs: list[str]) -> Path:
 
 
 def _images_under(folder: Path, suffixes) -> list[Path]:
-    from storage.layout import natural_key
+    from regionflow.storage.layout import natural_key
 
     return sorted(
         (p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes),

@@ -24,7 +24,7 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from storage.atomic import atomic_write_bytes
+from regionflow.storage.atomic import atomic_write_bytes
 
 DEFAULT_STORE = "./regionflow-store"
 STORE_ENV = "REGIONFLOW_STORE"

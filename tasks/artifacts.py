@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from storage.reports import pipeline_summary_markdown, training_markdown
-from tasks.stage import StageProgress
+from regionflow.storage.reports import pipeline_summary_markdown, training_markdown
+from regionflow.tasks.stage import StageProgress
 
 # A stage's result key in the pipeline, by its task's name, and what its counts count.
 STAGES = {

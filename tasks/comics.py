@@ -13,12 +13,18 @@ from typing import Any
 import numpy as np
 from prefect import task
 
-from regions.cuts import Cut, RowStatistics, cuts_from_statistics, detect_cuts, row_statistics
-from regions.panels import detect_panels, draw_panels, panels_to_kumiko
-from storage import comics as store_comics
-from storage.fingerprints import fingerprint
-from storage.store import Store
-from tasks.stage import stage_code, stage_logger
+from regionflow.regions.cuts import (
+    Cut,
+    RowStatistics,
+    cuts_from_statistics,
+    detect_cuts,
+    row_statistics,
+)
+from regionflow.regions.panels import detect_panels, draw_panels, panels_to_kumiko
+from regionflow.storage import comics as store_comics
+from regionflow.storage.fingerprints import fingerprint
+from regionflow.storage.store import Store
+from regionflow.tasks.stage import stage_code, stage_logger
 
 _CHOICES = {
     "width_policy": ("scale", "pad"),
@@ -137,11 +143,13 @@ class ComicsConfig:
             "overlay": [self.overlay_width, self.overlay_piece_height],
         }
         # the detector and the slice linking (regions.strips, called from storage.comics)
-        code = stage_code("regions.cuts", "regions.strips")
+        code = stage_code("regionflow.regions.cuts", "regionflow.regions.strips")
         return fingerprint({"options": options, "code": code})
 
     def panels_fingerprint(self) -> str:
-        code = stage_code("regions.panels")  # and what it imports, not the region model's code
+        code = stage_code(
+            "regionflow.regions.panels"
+        )  # and what it imports, not the region model's code
         return fingerprint({"options": self.panel_options(), "code": code})
 
 

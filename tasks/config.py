@@ -13,7 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from models.config import TrainConfig
+from regionflow.models.config import TrainConfig
 
 T = TypeVar("T")
 EXPORT_FORMATS = ("labels", "flat", "regions", "coco", "svg")

@@ -7,12 +7,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from regions import metrics
-from regions.labels import region_labels, resize_labels
-from storage.images import read_image_file
-from storage.layout import IMAGE_SUFFIXES, natural_key
-from storage.reports import write_report
-from storage.store import Store
+from regionflow.regions import metrics
+from regionflow.regions.labels import region_labels, resize_labels
+from regionflow.storage.images import read_image_file
+from regionflow.storage.layout import IMAGE_SUFFIXES, natural_key
+from regionflow.storage.reports import write_report
+from regionflow.storage.store import Store
 
 
 def pair_key(path: Path) -> str:

@@ -10,24 +10,24 @@ from functools import partial
 
 from prefect import task
 
-from regions import metrics
-from regions.extraction import export_documents, predicted_regions
-from storage import records as rec
-from storage.exports import ExportWriter, export_name
-from storage.fingerprints import fingerprint
-from storage.manifest import split_ids
-from storage.model_zoo import model_identity
-from storage.reports import write_report
-from storage.samples import has_array, read_array
-from storage.store import Store
-from tasks.artifacts import publish_markdown
-from tasks.cluster import dask_client, map_units
-from tasks.config import BASELINES, ExtractConfig
-from tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
+from regionflow.regions import metrics
+from regionflow.regions.extraction import export_documents, predicted_regions
+from regionflow.storage import records as rec
+from regionflow.storage.exports import ExportWriter, export_name
+from regionflow.storage.fingerprints import fingerprint
+from regionflow.storage.manifest import split_ids
+from regionflow.storage.model_zoo import model_identity
+from regionflow.storage.reports import write_report
+from regionflow.storage.samples import has_array, read_array
+from regionflow.storage.store import Store
+from regionflow.tasks.artifacts import publish_markdown
+from regionflow.tasks.cluster import dask_client, map_units
+from regionflow.tasks.config import BASELINES, ExtractConfig
+from regionflow.tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
 
 # What the stage runs: this module and the regions/models code it imports (decoders, baselines,
 # exports, metrics, the net's inference), not the rest of regions/ (panels, synthetic data).
-STAGE_CODE = ("tasks.extract",)
+STAGE_CODE = ("regionflow.tasks.extract",)
 HEADLINE = ("AP", "OIS", "ODS", "boundary_px_F", "boundary_F", "sweep_ODS_F", "covering", "VI")
 
 
@@ -80,11 +80,11 @@ def predict_skeletons(
         return
     from tqdm.auto import tqdm
 
-    from models.config import InferenceConfig
-    from models.device import resolve_device
-    from models.inference import predict_skeleton
-    from models.weights import load_generator
-    from storage.model_zoo import read_model
+    from regionflow.models.config import InferenceConfig
+    from regionflow.models.device import resolve_device
+    from regionflow.models.inference import predict_skeleton
+    from regionflow.models.weights import load_generator
+    from regionflow.storage.model_zoo import read_model
 
     device = resolve_device("auto")
     net = load_generator(read_model(checkpoint), device=device)  # None: the shipped model

@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from regions.decode import flat_colour
-from regions.labels import given_labels, resize_labels
-from regions.skeleton import normal_map, skeleton_target, watershed_markers
-from storage.images import read_image_file, read_region_map, write_image_file
+from regionflow.regions.decode import flat_colour
+from regionflow.regions.labels import given_labels, resize_labels
+from regionflow.regions.skeleton import normal_map, skeleton_target, watershed_markers
+from regionflow.storage.images import read_image_file, read_region_map, write_image_file
 
 
 def skeletonize_file(
@@ -50,9 +50,9 @@ def flat_colour_file(image: Path, region: Path, output: Path) -> tuple[Path, int
 
 def import_weights_file(weights: Path, output: Path) -> Path:
     """The original Keras weights (HDF5) as a regionflow generator checkpoint at `output`."""
-    from models.unet import RegionUNet
-    from models.weights import import_keras_weights
-    from storage.checkpoints import write_generator_checkpoint
+    from regionflow.models.unet import RegionUNet
+    from regionflow.models.weights import import_keras_weights
+    from regionflow.storage.checkpoints import write_generator_checkpoint
 
     net = import_keras_weights(weights, RegionUNet())
     return write_generator_checkpoint(output, net.state_dict(), source=str(weights))

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from prefect import task
 
-from regions.labels import region_labels
-from storage import records as rec
-from storage.fingerprints import fingerprint
-from storage.layout import SampleFiles
-from storage.manifest import MANIFEST, manifest_row, write_manifest
-from storage.reports import write_ingest_report
-from storage.samples import remove_sample, write_array
-from storage.sources import open_source
-from storage.store import Store
-from tasks.cluster import dask_client, map_units
-from tasks.config import IngestConfig
-from tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
+from regionflow.regions.labels import region_labels
+from regionflow.storage import records as rec
+from regionflow.storage.fingerprints import fingerprint
+from regionflow.storage.layout import SampleFiles
+from regionflow.storage.manifest import MANIFEST, manifest_row, write_manifest
+from regionflow.storage.reports import write_ingest_report
+from regionflow.storage.samples import remove_sample, write_array
+from regionflow.storage.sources import open_source
+from regionflow.storage.store import Store
+from regionflow.tasks.cluster import dask_client, map_units
+from regionflow.tasks.config import IngestConfig
+from regionflow.tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
 
 STAGE = "ingest"
 # The code a sample's arrays and manifest row depend on: this module and what it imports from
 # regions/ (validation, labels, quality).
-STAGE_CODE = ("tasks.ingest",)
+STAGE_CODE = ("regionflow.tasks.ingest",)
 
 
 def sample_config_fingerprint(config: IngestConfig) -> str:
@@ -39,8 +39,8 @@ def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestCon
 
     `item` is (the sample's files, the sha256 of their bytes).
     """
-    from regions.quality import annotation_quality
-    from regions.validation import ValidationError, validate_pair
+    from regionflow.regions.quality import annotation_quality
+    from regionflow.regions.validation import ValidationError, validate_pair
 
     sample, input_sha = item
     one_thread_kernels()
@@ -177,7 +177,7 @@ def locate_source(store_url: str, config: dict) -> dict:
 @task(name="gather-inputs")
 def gather_inputs(store_url: str, inputs: list[str]) -> dict:
     """Collect the images to export (files, folders, globs, URLs) into one source folder."""
-    from storage.sources import gather_images
+    from regionflow.storage.sources import gather_images
 
     folder = gather_images(Store(store_url), inputs)
     return {"folder": str(folder)}

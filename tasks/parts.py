@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from prefect import task
 
-from models.parts import (
+from regionflow.models.parts import (
     PartsSample,
     PartsTrainConfig,
     fit_parts,
@@ -26,20 +26,20 @@ from models.parts import (
     run_identity,
     runtime_for,
 )
-from regions.coco_instances import (
+from regionflow.regions.coco_instances import (
     category_classes,
     check_document,
     decode_mask,
     results_for_image,
     validate_image,
 )
-from regions.labels import region_labels
-from regions.parts_eval import coco_evaluate, snap_to_regions
-from regions.parts_synth import PART_CLASSES, synthetic_parts
-from storage.checkpoints import read_checkpoint
-from storage.fingerprints import fingerprint
-from storage.images import read_image_file
-from storage.parts import (
+from regionflow.regions.labels import region_labels
+from regionflow.regions.parts_eval import coco_evaluate, snap_to_regions
+from regionflow.regions.parts_synth import PART_CLASSES, synthetic_parts
+from regionflow.storage.checkpoints import read_checkpoint
+from regionflow.storage.fingerprints import fingerprint
+from regionflow.storage.images import read_image_file
+from regionflow.storage.parts import (
     image_shape,
     prediction_done,
     read_coco_source,
@@ -50,11 +50,15 @@ from storage.parts import (
     write_evaluation,
     write_prediction,
 )
-from storage.runs import Run
-from storage.store import Store
-from tasks.stage import stage_code, stage_logger
+from regionflow.storage.runs import Run
+from regionflow.storage.store import Store
+from regionflow.tasks.stage import stage_code, stage_logger
 
-STAGE_CODE = ("models.parts", "regions.parts_eval", "regions.coco_instances")
+STAGE_CODE = (
+    "regionflow.models.parts",
+    "regionflow.regions.parts_eval",
+    "regionflow.regions.coco_instances",
+)
 SPLITS = ("train", "val")
 
 
@@ -183,7 +187,7 @@ def ingest_parts(store_url: str, config: dict, source_fingerprint: str) -> dict:
         )
         ok_instances.append(found)
         ok_bytes[image_id] = data
-    from regions.coco_instances import instances_document
+    from regionflow.regions.coco_instances import instances_document
 
     out = instances_document(ok_entries, ok_instances, cfg.classes)
     written = write_dataset(store, cfg.name(), out, ok_bytes, manifest)
@@ -279,8 +283,8 @@ class RegionSource:
             raise ValueError(f"regions: expected 'colour' or 'model', got {kind!r}")
         self.kind, self.net = kind, None
         if kind == "model":
-            from models.unet import RegionUNet
-            from storage.model_zoo import read_model
+            from regionflow.models.unet import RegionUNet
+            from regionflow.storage.model_zoo import read_model
 
             self.net = RegionUNet()
             self.net.load_state_dict(read_model(checkpoint)["model"])
@@ -289,8 +293,8 @@ class RegionSource:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         if self.net is None:
             return region_labels(image).astype(np.int64)
-        from models.inference import predict_skeleton
-        from regions.decode import decode_full
+        from regionflow.models.inference import predict_skeleton
+        from regionflow.regions.decode import decode_full
 
         return decode_full(predict_skeleton(self.net, image, device="cpu"), image).astype(np.int64)
 

@@ -6,20 +6,20 @@ import zlib
 
 from prefect import task
 
-from regions.skeleton import skeleton_target
-from storage import records as rec
-from storage.fingerprints import fingerprint
-from storage.manifest import read_manifest
-from storage.samples import read_array, write_array
-from storage.store import Store
-from tasks.cluster import dask_client, map_units
-from tasks.config import SkeletonConfig
-from tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
+from regionflow.regions.skeleton import skeleton_target
+from regionflow.storage import records as rec
+from regionflow.storage.fingerprints import fingerprint
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.samples import read_array, write_array
+from regionflow.storage.store import Store
+from regionflow.tasks.cluster import dask_client, map_units
+from regionflow.tasks.config import SkeletonConfig
+from regionflow.tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
 
 STAGE = "skeleton"
 # The code a skeleton target depends on: this module (sample_seed) and what it imports from
 # regions/ (regions.skeleton and its kernels; not regions.panels and the rest).
-STAGE_CODE = ("tasks.skeletonize",)
+STAGE_CODE = ("regionflow.tasks.skeletonize",)
 
 
 def sample_seed(seed: int, sample_id: str) -> int:

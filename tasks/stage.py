@@ -11,11 +11,11 @@ from typing import Any
 
 from prefect.cache_policies import CachePolicy, Inputs, TaskSource
 
-from storage.fingerprints import source_fingerprint
-from storage.store import Store
+from regionflow.storage.fingerprints import source_fingerprint
+from regionflow.storage.store import Store
 
 # The packages whose imports a stage's code key follows (see `stage_code`).
-ALGORITHM_PACKAGES = ("regions", "models")
+ALGORITHM_PACKAGES = ("regionflow.regions", "regionflow.models")
 
 
 def stage_code(*modules: str) -> str:

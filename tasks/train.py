@@ -6,23 +6,23 @@ import functools
 
 from prefect import task
 
-from models.config import TrainConfig
-from models.data import CropDataset
-from models.train import fit, run_identity
-from storage.fingerprints import fingerprint
-from storage.manifest import read_manifest
-from storage.model_zoo import model_identity, read_model
-from storage.records import read_records
-from storage.runs import RUNS, Run
-from storage.samples import read_training_pair
-from storage.store import Store
-from tasks.artifacts import TrainingTelemetry
-from tasks.skeletonize import STAGE as SKELETON_STAGE
-from tasks.stage import stage_code, stage_logger
+from regionflow.models.config import TrainConfig
+from regionflow.models.data import CropDataset
+from regionflow.models.train import fit, run_identity
+from regionflow.storage.fingerprints import fingerprint
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.model_zoo import model_identity, read_model
+from regionflow.storage.records import read_records
+from regionflow.storage.runs import RUNS, Run
+from regionflow.storage.samples import read_training_pair
+from regionflow.storage.store import Store
+from regionflow.tasks.artifacts import TrainingTelemetry
+from regionflow.tasks.skeletonize import STAGE as SKELETON_STAGE
+from regionflow.tasks.stage import stage_code, stage_logger
 
 # The code a run's weights depend on: the training loop and data pipeline and what they import
 # (models/, regions/). Not this module: editing how a run is reported must not restart it.
-STAGE_CODE = ("models.train", "models.data")
+STAGE_CODE = ("regionflow.models.train", "regionflow.models.data")
 
 
 def training_ids(store: Store, config: TrainConfig) -> list[str]:

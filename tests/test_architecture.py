@@ -4,15 +4,20 @@ holds paths and formats, not algorithms, so it imports no regions; the CLI (flow
 arguments and starts flows or calls tasks, it does not reach into models/, storage/ or regions/
 itself.
 
+Layers are the subpackages of the one top-level package: `regionflow.tasks` is the tasks layer
+(tasks/ in the repository); a bare `import tasks` is an error of its own (one import namespace).
+
 Known leaks are listed one by one (file, imported module) with the reason they remain; a listed
 leak that is gone fails too, so the lists only shrink."""
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TOP = "regionflow"
 PACKAGES = ("flows", "tasks", "storage", "models", "regions")
 FORBIDDEN = {
     "flows": set(),
@@ -41,10 +46,14 @@ CLI_FORBIDDEN = {"models", "storage", "regions"}
 
 # (file, imported module) → why it is still there. Remove an entry with the leak it excuses.
 KNOWN_LEAKS = {
-    ("storage/sources.py", "regions.synthetic"): "the built-in synthetic source is generated "
-    "while the source is resolved; to move to a task that writes through storage (issue 15)",
-    ("storage/comics.py", "regions.strips"): "strip slices are placed with regions.strips' "
-    "index while reading/writing webtoon strips; to be split at the storage edge (issue 15)",
+    ("storage/sources.py", "regionflow.regions.synthetic"): (
+        "the built-in synthetic source is generated while the source is resolved; to move to a "
+        "task that writes through storage (issue 15)"
+    ),
+    ("storage/comics.py", "regionflow.regions.strips"): (
+        "strip slices are placed with regions.strips' index while reading/writing webtoon "
+        "strips; to be split at the storage edge (issue 15)"
+    ),
 }
 
 
@@ -61,8 +70,14 @@ def imported_modules(source: Path) -> set[str]:
     return names
 
 
+def layer(name: str) -> str:
+    """`regionflow.tasks.stage` → "tasks"; outside regionflow the top-level name (`torch`)."""
+    parts = name.split(".")
+    return parts[1] if parts[0] == TOP and len(parts) > 1 else parts[0]
+
+
 def imported_roots(source: Path) -> set[str]:
-    return {name.split(".")[0] for name in imported_modules(source)}
+    return {layer(name) for name in imported_modules(source)}
 
 
 def leaks(files: list[Path], forbidden: set[str]) -> set[tuple[str, str]]:
@@ -70,7 +85,7 @@ def leaks(files: list[Path], forbidden: set[str]) -> set[tuple[str, str]]:
         (str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f), name)
         for f in files
         for name in imported_modules(f)
-        if name.split(".")[0] in forbidden
+        if layer(name) in forbidden
     }
 
 
@@ -101,14 +116,22 @@ def test_every_known_leak_is_still_there():
 
 def test_the_checker_sees_forbidden_imports(tmp_path):
     sample = tmp_path / "x.py"
-    sample.write_text("import torch\nfrom flows.cli import main\nfrom . import sibling\n")
+    sample.write_text(
+        "import torch\nfrom regionflow.flows.cli import main\nfrom . import sibling\n"
+    )
     assert imported_roots(sample) == {"torch", "flows"}
 
 
 def test_the_checker_sees_storage_importing_regions_and_the_cli_reaching_past_flows(tmp_path):
     sample = tmp_path / "x.py"
-    sample.write_text("def f():\n    from regions.panels import detect\n    import models.unet\n")
-    expected = {(str(sample), "regions.panels"), (str(sample), "models.unet")}
+    sample.write_text(
+        "def f():\n    from regionflow.regions.panels import detect\n"
+        "    import regionflow.models.unet\n"
+    )
+    expected = {
+        (str(sample), "regionflow.regions.panels"),
+        (str(sample), "regionflow.models.unet"),
+    }
     assert leaks([sample], FORBIDDEN["storage"]) == expected  # lazy imports count too
     assert leaks([sample], CLI_FORBIDDEN) == expected
 
@@ -117,11 +140,36 @@ def test_the_cli_is_a_package_of_command_groups():
     assert "flows/cli/__init__.py" in CLI_MODULES and len(CLI_MODULES) > 2
 
 
+def python_sources() -> list[Path]:
+    """Every Python file of the repository: the packages, tests, benchmarks, scripts (not the
+    virtual environment, hidden folders or build outputs)."""
+    skip = {"build", "dist", "__pycache__", "regionflow-store"}
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in skip]
+        found += [Path(folder, f) for f in files if f.endswith(".py")]
+    return sorted(found)
+
+
+def test_one_import_namespace():
+    """The packages are `regionflow.<pkg>` (pyproject.toml's package-dir); a bare `import tasks`
+    would resolve only from the repository root, and collide with other projects' `tasks`."""
+    sources = python_sources()
+    assert len(sources) > 100
+    bare = sorted(
+        (str(f.relative_to(ROOT)), name)
+        for f in sources
+        for name in imported_modules(f)
+        if name.split(".")[0] in PACKAGES
+    )
+    assert not bare, f"imports without the regionflow prefix: {bare}"
+
+
 def test_every_command_sets_its_handler():
     """One dispatch: `main` calls `args.handler`, so every (sub)command must set one."""
     import argparse
 
-    from flows.cli import build_parser
+    from regionflow.flows.cli import build_parser
 
     def commands(parser, path=()):
         actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]

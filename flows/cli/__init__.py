@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from flows.cli import comics, files, parts, pipeline, serve
-from flows.cli.common import quiet_prefect
-from flows.store import StoreLocked
+from regionflow.flows.cli import comics, files, parts, pipeline, serve
+from regionflow.flows.cli.common import quiet_prefect
+from regionflow.flows.store import StoreLocked
 
 HELP = """\
 regionflow turns illustrations and comics into regions (the flat areas an artist fills with one

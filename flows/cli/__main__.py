@@ -1,7 +1,7 @@
-"""`python -m flows.cli`: the same as the `regionflow` command."""
+"""`python -m regionflow.flows.cli`: the same as the `regionflow` command."""
 
 import sys
 
-from flows.cli import main
+from regionflow.flows.cli import main
 
 sys.exit(main())

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from flows.cli.common import (
+from regionflow.flows.cli.common import (
     add_export_options,
     add_output_options,
     export_overrides,
     quiet_temporary_server,
 )
-from flows.store import default_store_url
+from regionflow.flows.store import default_store_url
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -99,8 +99,8 @@ def _print_regions(result: dict) -> None:
 
 
 def cmd_cuts(args: argparse.Namespace) -> int:
-    from flows.comics import check_episode, webtoon_cuts
-    from tasks.comics import ComicsConfig
+    from regionflow.flows.comics import check_episode, webtoon_cuts
+    from regionflow.tasks.comics import ComicsConfig
 
     options = {"width_policy": args.width_policy, "fragments": args.fragments, "mode": args.mode}
     config = {k: v for k, v in options.items() if v is not None}
@@ -119,7 +119,7 @@ def cmd_cuts(args: argparse.Namespace) -> int:
 
 
 def cmd_panels(args: argparse.Namespace) -> int:
-    from flows.comics import check_pages, comic_panels
+    from regionflow.flows.comics import check_pages, comic_panels
 
     config = {"direction": "rtl"} if args.rtl else {}
     check_pages(args.pages)

@@ -6,7 +6,7 @@ import argparse
 import logging
 import os
 
-from flows.store import default_store_url
+from regionflow.flows.store import default_store_url
 
 
 def quiet_prefect() -> None:

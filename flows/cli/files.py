@@ -44,7 +44,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_skeletonize(args: argparse.Namespace) -> int:
-    from tasks.files import skeletonize_file
+    from regionflow.tasks.files import skeletonize_file
 
     written = skeletonize_file(
         args.region,
@@ -62,7 +62,7 @@ def cmd_skeletonize(args: argparse.Namespace) -> int:
 
 
 def cmd_visualize(args: argparse.Namespace) -> int:
-    from tasks.files import flat_colour_file
+    from regionflow.tasks.files import flat_colour_file
 
     path, regions = flat_colour_file(args.image, args.region, args.output)
     print(f"flat: {path} ({regions} regions)")
@@ -70,7 +70,7 @@ def cmd_visualize(args: argparse.Namespace) -> int:
 
 
 def cmd_import_weights(args: argparse.Namespace) -> int:
-    from tasks.files import import_weights_file
+    from regionflow.tasks.files import import_weights_file
 
     print(f"checkpoint: {import_weights_file(args.weights, args.output)}")
     return 0

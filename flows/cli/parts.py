@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from flows.cli.common import add_store_option
+from regionflow.flows.cli.common import add_store_option
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -69,7 +69,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_parts_ingest(args: argparse.Namespace) -> int:
-    from flows.parts import parts_ingest_flow
+    from regionflow.flows.parts import parts_ingest_flow
 
     config: dict[str, Any] = {"source": args.source, "images": args.images, "dataset": args.dataset,
                               "style": args.style, "n_train": args.n_train, "n_val": args.n_val, "size": args.size}  # fmt: skip
@@ -79,7 +79,7 @@ def cmd_parts_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_parts_train(args: argparse.Namespace) -> int:
-    from flows.parts import datasets_upstream, parts_train_flow
+    from regionflow.flows.parts import datasets_upstream, parts_train_flow
 
     config = {}
     for item in args.set:
@@ -96,7 +96,7 @@ def cmd_parts_train(args: argparse.Namespace) -> int:
 
 
 def cmd_parts_evaluate(args: argparse.Namespace) -> int:
-    from flows.parts import parts_evaluate_flow
+    from regionflow.flows.parts import parts_evaluate_flow
 
     config = {"split": args.split, "regions": args.regions, "snap": not args.no_snap}
     return _print_result(
@@ -105,7 +105,7 @@ def cmd_parts_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_parts_predict(args: argparse.Namespace) -> int:
-    from flows.parts import parts_predict
+    from regionflow.flows.parts import parts_predict
 
     config = {"regions": args.regions, "snap": not args.no_snap}
     return _print_result(parts_predict(args.store, args.images, args.checkpoint, config))

@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from flows.cli.common import (
+from regionflow.flows.cli.common import (
     add_export_options,
     add_lock_option,
     add_output_options,
@@ -129,7 +129,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 def load_pipeline_config(args: argparse.Namespace):
     """Defaults in code (or the demo's), then --config, then each --set, then the run options."""
-    from tasks.config import PipelineConfig, apply_overrides
+    from regionflow.tasks.config import PipelineConfig, apply_overrides
 
     config = PipelineConfig.demo() if args.demo_defaults else PipelineConfig()
     if args.config:
@@ -147,7 +147,7 @@ def load_pipeline_config(args: argparse.Namespace):
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tasks.config import PipelineConfig
+    from regionflow.tasks.config import PipelineConfig
 
     return _run_pipeline(replace(PipelineConfig.demo(), lock_wait=args.wait_for_lock), args.store)
 
@@ -162,7 +162,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def _run_pipeline(config, store: str) -> int:
-    from flows.pipeline import pipeline
+    from regionflow.flows.pipeline import pipeline
 
     start = time.perf_counter()
     result = pipeline(store, config.to_dict())
@@ -187,7 +187,7 @@ def _print_summary(result: dict, seconds: float) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from flows.stages import ingest_flow
+    from regionflow.flows.stages import ingest_flow
 
     config = {"source": args.source, "strict": args.strict, "sha256": args.sha256}
     try:
@@ -209,7 +209,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from flows.export import region_export
+    from regionflow.flows.export import region_export
 
     config = {**export_overrides(args), "tolerance_px": args.tolerance_px}
     result = region_export(
@@ -229,7 +229,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from tasks.evaluate import evaluate_folders
+    from regionflow.tasks.evaluate import evaluate_folders
 
     quiet_temporary_server(args.verbose)
     result = evaluate_folders(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from flows.serve import DEFAULT_NAME, DEFAULT_REFRESH_CRON, serve_all
-from flows.store import default_store_url
+from regionflow.flows.serve import DEFAULT_NAME, DEFAULT_REFRESH_CRON, serve_all
+from regionflow.flows.store import default_store_url
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:

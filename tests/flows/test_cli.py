@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from flows.cli import main
-from regions.labels import region_labels
-from regions.skeleton import skeleton_target
+from regionflow.flows.cli import main
+from regionflow.regions.labels import region_labels
+from regionflow.regions.skeleton import skeleton_target
 from tests.conftest import DANBOOREGION, read_fixture
 
 

@@ -14,13 +14,13 @@ import cv2
 import numpy as np
 import pytest
 
-from flows.cli.comics import add_parsers as add_comics_parsers
-from flows.comics import comic_panels, webtoon_cuts
-from regions.comic_synth import synth_page, synth_strip
-from regions.cuts import detect_cuts
-from regions.panel_eval import evaluate_panels
-from regions.panels import reading_order
-from regions.strips import link_slices
+from regionflow.flows.cli.comics import add_parsers as add_comics_parsers
+from regionflow.flows.comics import comic_panels, webtoon_cuts
+from regionflow.regions.comic_synth import synth_page, synth_strip
+from regionflow.regions.cuts import detect_cuts
+from regionflow.regions.panel_eval import evaluate_panels
+from regionflow.regions.panels import reading_order
+from regionflow.regions.strips import link_slices
 
 STRIP_SEEDS = (0, 1, 2)
 PAGE_SEEDS = (0, 1, 2, 3)  # odd seeds read right to left
@@ -295,7 +295,7 @@ def test_relative_inputs_keep_their_paths(prefect_harness, tmp_path, monkeypatch
 
 
 def test_a_store_in_use_is_left_alone(prefect_harness, strips, tmp_path):
-    from storage.locks import StoreLocked
+    from regionflow.storage.locks import StoreLocked
 
     now = time.time()
     owner = {"token": "t", "pid": 1, "host": "another-host", "since": now, "heartbeat": now}
@@ -313,7 +313,7 @@ def test_bad_inputs_name_the_problem(tmp_path):
     with pytest.raises(FileNotFoundError, match="matches no file"):
         args = parse(["panels", str(tmp_path / "*.jpg"), "-o", str(tmp_path)])
         args.handler(args)
-    from tasks.comics import ComicsConfig
+    from regionflow.tasks.comics import ComicsConfig
 
     with pytest.raises(ValueError, match="width_policy"):
         ComicsConfig(width_policy="squash")
@@ -324,8 +324,8 @@ def test_bad_inputs_name_the_problem(tmp_path):
 # Dask's scheduler binds its HTTP server to 8787 even without a dashboard and warns when another
 # process holds that port (tasks/cluster.py could pass dashboard_address=":0").
 def test_checkpoint_exports_regions_of_every_cut(prefect_harness, tmp_path):
-    from models.unet import RegionUNet
-    from storage.checkpoints import write_generator_checkpoint
+    from regionflow.models.unet import RegionUNet
+    from regionflow.storage.checkpoints import write_generator_checkpoint
 
     checkpoint = write_generator_checkpoint(
         tmp_path / "net.pt", RegionUNet().state_dict(), source="test"

@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from flows.cli import main
-from storage.manifest import read_manifest
-from storage.records import read_records
-from storage.samples import read_array
-from storage.store import Store
+from regionflow.flows.cli import main
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.records import read_records
+from regionflow.storage.samples import read_array
+from regionflow.storage.store import Store
 from tests.flows.conftest import TINY
 from tests.storage.test_locks import hold_in_subprocess
 
@@ -39,7 +39,7 @@ def test_two_runs_at_once_are_serialised(tmp_path):
         cmd = [
             sys.executable,
             "-m",
-            "flows.cli",
+            "regionflow.flows.cli",
             "run",
             "--store",
             str(store),

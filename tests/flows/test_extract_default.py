@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 
-from flows.cli import main
-from regions.illustration import illustration_sample
+from regionflow.flows.cli import main
+from regionflow.regions.illustration import illustration_sample
 
 
 def test_extract_without_checkpoint_uses_the_shipped_model(prefect_harness, tmp_path, capsys):
@@ -35,8 +35,8 @@ def test_extract_refuses_a_missing_checkpoint_before_reading_images(
 
 
 def test_unset_decoder_means_the_shipped_models_own():
-    from flows.export import with_shipped_decoding
-    from storage.model_zoo import default_decoding
+    from regionflow.flows.export import with_shipped_decoding
+    from regionflow.storage.model_zoo import default_decoding
 
     shipped = default_decoding()
     assert with_shipped_decoding(None) == shipped
@@ -55,7 +55,7 @@ def test_unset_decoder_means_the_shipped_models_own():
 
 
 def test_the_shipped_decoding_is_the_one_the_model_card_measures():
-    from storage.model_zoo import default_decoding
+    from regionflow.storage.model_zoo import default_decoding
 
     assert default_decoding() == {"decoder": "colour", "threshold": 120, "short_side": 1536}
 
@@ -63,7 +63,7 @@ def test_the_shipped_decoding_is_the_one_the_model_card_measures():
 def test_short_side_and_precision_options_reach_the_extract_config():
     import argparse
 
-    from flows.cli.common import add_export_options, export_overrides
+    from regionflow.flows.cli.common import add_export_options, export_overrides
 
     parser = argparse.ArgumentParser()
     add_export_options(parser)

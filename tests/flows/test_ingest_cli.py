@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from flows.cli import main
-from regions.synthetic import synthetic_sample
-from storage.manifest import read_manifest
-from storage.store import Store
+from regionflow.flows.cli import main
+from regionflow.regions.synthetic import synthetic_sample
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.store import Store
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,10 @@ def test_every_deployment_parameter_is_described(name, entrypoint):
     from prefect.utilities.callables import parameter_schema
 
     path, attribute = entrypoint.split(":")
-    flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), attribute)
+    module = "regionflow." + path.removesuffix(".py").replace(
+        "/", "."
+    )  # flows/ is regionflow.flows
+    flow = getattr(importlib.import_module(module), attribute)
     properties = parameter_schema(flow).model_dump()["properties"]
     undescribed = sorted(p for p, schema in properties.items() if not schema.get("description"))
     assert not undescribed, (

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from regions.parts_synth import synthetic_parts
-from storage.parts import read_dataset_manifest, write_coco_source
-from storage.store import Store
+from regionflow.regions.parts_synth import synthetic_parts
+from regionflow.storage.parts import read_dataset_manifest, write_coco_source
+from regionflow.storage.store import Store
 
 TINY_PARTS = {
     "ingest": {"n_train": 3, "n_val": 2, "size": 64},
@@ -50,7 +50,7 @@ def _coco_with_faults(folder):
 def test_ingest_quarantines_bad_coco_with_reasons(tmp_path):
     from prefect.logging import disable_run_logger
 
-    from tasks.parts import PartsIngestConfig, config_dict, ingest_parts
+    from regionflow.tasks.parts import PartsIngestConfig, config_dict, ingest_parts
 
     source = _coco_with_faults(tmp_path / "export")
     store = Store(tmp_path / "store")
@@ -70,7 +70,7 @@ def test_ingest_quarantines_bad_coco_with_reasons(tmp_path):
 
 @pytest.mark.slow
 def test_parts_flow_caches_resumes_and_round_trips_coco(tmp_path, prefect_harness):
-    from flows.parts import parts, parts_predict
+    from regionflow.flows.parts import parts, parts_predict
 
     store = str(tmp_path / "store")
     first = parts(store, TINY_PARTS)
@@ -119,7 +119,7 @@ def test_parts_flow_caches_resumes_and_round_trips_coco(tmp_path, prefect_harnes
 
 
 def test_cli_has_the_parts_steps():
-    from flows.cli import build_parser
+    from regionflow.flows.cli import build_parser
 
     parser = build_parser()
     for argv in (

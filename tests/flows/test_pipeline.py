@@ -5,10 +5,10 @@ import copy
 import numpy as np
 import pytest
 
-from storage.manifest import read_manifest
-from storage.records import read_records
-from storage.samples import read_array
-from storage.store import Store
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.records import read_records
+from regionflow.storage.samples import read_array
+from regionflow.storage.store import Store
 from tests.flows.conftest import TINY
 
 pytestmark = pytest.mark.slow
@@ -16,7 +16,7 @@ STAGES = ("ingest", "skeletonize", "train", "extract")
 
 
 def run(store, config):
-    from flows.pipeline import pipeline
+    from regionflow.flows.pipeline import pipeline
 
     return pipeline(str(store), config)
 
@@ -81,8 +81,8 @@ def test_batch_export_beside_the_dataset(first_run, tmp_path):
     """A batch export into the training store adds its images and retires nothing."""
     import cv2
 
-    from flows.export import region_export
-    from regions.synthetic import synthetic_sample
+    from regionflow.flows.export import region_export
+    from regionflow.regions.synthetic import synthetic_sample
 
     store_path, result = first_run
     pages = tmp_path / "pages"

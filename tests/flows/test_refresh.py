@@ -3,11 +3,11 @@
 import cv2
 import pytest
 
-from regions.synthetic import synthetic_sample
-from storage.manifest import read_manifest
-from storage.records import read_records
-from storage.samples import has_array
-from storage.store import Store
+from regionflow.regions.synthetic import synthetic_sample
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.records import read_records
+from regionflow.storage.samples import has_array
+from regionflow.storage.store import Store
 
 pytestmark = pytest.mark.slow
 CONFIG = {"skeleton": {"rounds": 32}}
@@ -21,7 +21,7 @@ def write_sample(folder, split, n, seed):
 
 
 def refresh(store, source):
-    from flows.pipeline import dataset_refresh
+    from regionflow.flows.pipeline import dataset_refresh
 
     return dataset_refresh(str(store), {**CONFIG, "ingest": {"source": str(source)}})
 

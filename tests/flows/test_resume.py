@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from storage.manifest import read_manifest
-from storage.records import read_records
-from storage.samples import read_array
-from storage.store import Store
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.records import read_records
+from regionflow.storage.samples import read_array
+from regionflow.storage.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,16 @@ def start_pipeline(store: Path, tmp_path: Path) -> subprocess.Popen:
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PYTHONUNBUFFERED": "1"}
     log = open(tmp_path / "pipeline.log", "wb")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "run", "--store", str(store), "--config", str(config)],
+        [
+            sys.executable,
+            "-m",
+            "regionflow.flows.cli",
+            "run",
+            "--store",
+            str(store),
+            "--config",
+            str(config),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -74,7 +83,7 @@ def kill_when_skeletonize_is_midway(proc: subprocess.Popen, records: Path, tmp_p
 
 
 def skeletonize(store: Path):
-    from flows.stages import ingest_flow, skeletonize_flow
+    from regionflow.flows.stages import ingest_flow, skeletonize_flow
 
     ingest = ingest_flow(str(store), CONFIG["ingest"])
     return ingest, skeletonize_flow(str(store), ingest["fingerprint"], CONFIG["skeleton"])

@@ -7,8 +7,8 @@ import argparse
 
 import pytest
 
-import flows.cli.serve as serve_cli
-from flows.serve import DEFAULT_REFRESH_CRON, deployments
+import regionflow.flows.cli.serve as serve_cli
+from regionflow.flows.serve import DEFAULT_REFRESH_CRON, deployments
 
 
 def test_three_deployments_named_serve_on_an_absolute_store(tmp_path, monkeypatch):
@@ -21,7 +21,7 @@ def test_three_deployments_named_serve_on_an_absolute_store(tmp_path, monkeypatc
     assert built["dataset-refresh"].parameters == {"store": store, "config": {}, "retrain": False}
     assert built["region-export"].parameters == {"output": store}
     # Module paths: a served run imports the installed project, whatever folder it starts in.
-    assert built["region-export"].entrypoint == "flows.export.region_export"
+    assert built["region-export"].entrypoint == "regionflow.flows.export.region_export"
     assert [s.schedule.cron for s in built["dataset-refresh"].schedules] == ["*/5 * * * *"]
     assert not built["pipeline"].schedules and not built["region-export"].schedules
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from distributed import Client
 
-from storage.manifest import read_manifest
-from storage.samples import read_array
-from storage.store import Store
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.samples import read_array
+from regionflow.storage.store import Store
 from tests.integration.conftest import BIN, TINY_INGEST, TINY_SKELETON, child_env, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -75,7 +75,7 @@ def scheduler_address(processes):
 
 
 def run_stages(store: str, address: str | None) -> dict:
-    from flows.stages import extract_flow, ingest_flow, skeletonize_flow
+    from regionflow.flows.stages import extract_flow, ingest_flow, skeletonize_flow
 
     ingest = ingest_flow(store, TINY_INGEST, dask_address=address)
     skeleton = skeletonize_flow(store, ingest["fingerprint"], TINY_SKELETON, dask_address=address)

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 import pytest
 
-from storage.manifest import read_manifest
-from storage.records import read_records
-from storage.store import Store
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.records import read_records
+from regionflow.storage.store import Store
 from tests.integration.conftest import BIN, ROOT, TINY_INGEST, TINY_SKELETON, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -86,9 +86,9 @@ def deployed(prefect_server, processes):
 @pytest.fixture(scope="module")
 def export_inputs(tmp_path_factory):
     """Two small pages and an untrained (but real) generator checkpoint."""
-    from models.unet import RegionUNet
-    from regions.synthetic import synthetic_sample
-    from storage.checkpoints import write_generator_checkpoint
+    from regionflow.models.unet import RegionUNet
+    from regionflow.regions.synthetic import synthetic_sample
+    from regionflow.storage.checkpoints import write_generator_checkpoint
 
     root = tmp_path_factory.mktemp("export-inputs")
     pages = root / "pages"
@@ -211,9 +211,7 @@ def test_serve_all_serves_the_three_flows(prefect_server, processes, tmp_path):
     """`serve_all` (what `regionflow serve` runs): its own `<flow>/serve` deployments, a cron of
     our choice, and a dataset refresh run it executes itself."""
     store = tmp_path / "served-store"
-    script = (
-        f"from flows.serve import serve_all; serve_all({str(store)!r}, refresh_cron='15 4 * * 1')"
-    )
+    script = f"from regionflow.flows.serve import serve_all; serve_all({str(store)!r}, refresh_cron='15 4 * * 1')"
     served = processes.start(
         "serve", [sys.executable, "-c", script], env=prefect_server.env, cwd=tmp_path
     )
@@ -239,7 +237,7 @@ def test_serve_all_serves_the_three_flows(prefect_server, processes, tmp_path):
             assert when == (0, 4, 15, timedelta(0))
         assert (
             refresh["work_pool_name"] is None
-            and refresh["entrypoint"] == "flows.pipeline.dataset_refresh"
+            and refresh["entrypoint"] == "regionflow.flows.pipeline.dataset_refresh"
         )
         assert prefect_server.deployment("region-export/serve")["parameters"] == {
             "output": str(store)

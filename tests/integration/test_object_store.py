@@ -14,9 +14,9 @@ import fsspec.config
 import numpy as np
 import pytest
 
-from storage.manifest import read_manifest
-from storage.samples import read_array
-from storage.store import FsspecStore, Store
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.samples import read_array
+from regionflow.storage.store import FsspecStore, Store
 from tests.integration.conftest import TINY_INGEST, TINY_SKELETON
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -71,7 +71,7 @@ def object_env(s3_endpoint, tmp_path_factory):
 
 
 def run_stages(store: str) -> dict:
-    from flows.stages import extract_flow, ingest_flow, skeletonize_flow
+    from regionflow.flows.stages import extract_flow, ingest_flow, skeletonize_flow
 
     ingest = ingest_flow(store, TINY_INGEST)
     skeleton = skeletonize_flow(store, ingest["fingerprint"], TINY_SKELETON)

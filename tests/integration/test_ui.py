@@ -69,7 +69,7 @@ def runs(ui_server, tmp_path_factory) -> dict[str, str]:
     """The pipeline on a fresh store, then again on the same store (all cached): run ids."""
     from prefect.logging.handlers import APILogWorker
 
-    from flows.pipeline import pipeline
+    from regionflow.flows.pipeline import pipeline
 
     store = str(tmp_path_factory.mktemp("ui-store") / "store")
     first = pipeline(store, CONFIG, return_state=True)

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from models.augment import (
+from regionflow.models.augment import (
     PLAIN_SHORT_SIDE,
     ROTATED_SHORT_SIDE,
     augment_pair,

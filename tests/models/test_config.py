@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from models.config import InferenceConfig, TrainConfig
+from regionflow.models.config import InferenceConfig, TrainConfig
 
 
 def test_defaults_are_the_original_recipe():

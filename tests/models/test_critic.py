@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from models.critic import Critic
+from regionflow.models.critic import Critic
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.config import TrainConfig
-from models.data import CropDataset, StepBatchSampler, make_loader
+from regionflow.models.config import TrainConfig
+from regionflow.models.data import CropDataset, StepBatchSampler, make_loader
 
 
 def read_synthetic(sample_id, *, size=(80, 100)):

@@ -4,13 +4,13 @@ measured when the model was shipped (docs/model_card.md). Not a timing test."""
 
 import pytest
 
-from models.config import InferenceConfig
-from models.inference import predict_skeleton
-from models.weights import load_generator
-from regions.extraction import predicted_regions
-from regions.labels import region_labels
-from regions.metrics import boundary_counts
-from storage.model_zoo import default_decoding, read_default_model
+from regionflow.models.config import InferenceConfig
+from regionflow.models.inference import predict_skeleton
+from regionflow.models.weights import load_generator
+from regionflow.regions.extraction import predicted_regions
+from regionflow.regions.labels import region_labels
+from regionflow.regions.metrics import boundary_counts
+from regionflow.storage.model_zoo import default_decoding, read_default_model
 from tests.conftest import read_fixture
 
 # Measured on metric sample 1 with the shipped decoding (docs/model_card.md); floor a little below.

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.device import (
+from regionflow.models.device import (
     resolve_device,
     resolve_runtime,
     rng_state,

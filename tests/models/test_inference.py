@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.config import InferenceConfig
-from models.inference import (
+from regionflow.models.config import InferenceConfig
+from regionflow.models.inference import (
     _apply,
     _invert,
     blend_weights,
@@ -14,7 +14,7 @@ from models.inference import (
     predict_skeleton,
     tile_starts,
 )
-from models.unet import RegionUNet
+from regionflow.models.unet import RegionUNet
 
 CPU = torch.device("cpu")
 

@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from models.critic import Critic
-from models.losses import (
+from regionflow.models.critic import Critic
+from regionflow.models.losses import (
     critic_danbooregion,
     generator_danbooregion,
     generator_loss,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.parts import (
+from regionflow.models.parts import (
     PartsSample,
     PartsTrainConfig,
     batch_for_step,
@@ -16,9 +16,9 @@ from models.parts import (
     runtime_for,
     transfer_weights,
 )
-from models.vision import import_torchvision, nms, roi_align_grid
-from regions.parts_synth import draw_character
-from storage.checkpoints import CheckpointStore
+from regionflow.models.vision import import_torchvision, nms, roi_align_grid
+from regionflow.regions.parts_synth import draw_character
+from regionflow.storage.checkpoints import CheckpointStore
 
 TINY = PartsTrainConfig(
     image_size=64,
@@ -81,10 +81,10 @@ def test_torchvision_imports_and_nms_matches_a_reference():
 
 def test_fallback_roi_align_runs_eagerly():
     """Without the C++ ops, torchvision's RoIAlign fallback must not go through torch.compile."""
-    import models.vision
+    from regionflow.models import vision
 
     tv = import_torchvision()
-    if models.vision.NATIVE_OPS:
+    if vision.NATIVE_OPS:
         pytest.skip("torchvision's C++ ops load here")
     import sys
 

@@ -15,10 +15,10 @@ SCRIPT = textwrap.dedent(
     import torch
 
     torch.set_num_threads(1)
-    from models.config import TrainConfig
-    from models.data import CropDataset
-    from models.train import fit
-    from storage.checkpoints import CheckpointStore
+    from regionflow.models.config import TrainConfig
+    from regionflow.models.data import CropDataset
+    from regionflow.models.train import fit
+    from regionflow.storage.checkpoints import CheckpointStore
 
     directory, kill_at, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 

@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-import models.train as train_module
-from models.config import TrainConfig
-from models.data import CropDataset
-from models.device import resolve_runtime
-from models.losses import critic_danbooregion, generator_loss
-from models.train import (
+import regionflow.models.train as train_module
+from regionflow.models.config import TrainConfig
+from regionflow.models.data import CropDataset
+from regionflow.models.device import resolve_runtime
+from regionflow.models.losses import critic_danbooregion, generator_loss
+from regionflow.models.train import (
     CHECKPOINT_FORMAT,
     build_state,
     evaluate,
@@ -16,7 +16,7 @@ from models.train import (
     to_model_space,
     train_step,
 )
-from storage.checkpoints import CheckpointStore
+from regionflow.storage.checkpoints import CheckpointStore
 
 
 def read_synthetic(sample_id):

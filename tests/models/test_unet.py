@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.unet import (
+from regionflow.models.unet import (
     LAYER_NAMES,
     N_PARAMETERS,
     RegionUNet,

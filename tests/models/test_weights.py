@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from models.unet import LAYER_NAMES, RegionUNet
-from models.weights import export_keras_weights, import_keras_weights, load_generator
+from regionflow.models.unet import LAYER_NAMES, RegionUNet
+from regionflow.models.weights import export_keras_weights, import_keras_weights, load_generator
 
 
 def _net(seed):

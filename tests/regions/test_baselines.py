@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from regions.baselines import felzenszwalb_regions, slic_regions, watershed_regions
-from regions.metrics import region_counts
+from regionflow.regions.baselines import felzenszwalb_regions, slic_regions, watershed_regions
+from regionflow.regions.metrics import region_counts
 
 BASELINES = {
     "felzenszwalb": (felzenszwalb_regions, {"scale": 200.0, "min_size": 20}),

@@ -9,7 +9,7 @@ from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from regions.coco import coco_annotations, coco_document
+from regionflow.regions.coco import coco_annotations, coco_document
 
 LABELS = np.array(
     [

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from regions.comic_synth import GUTTER_KINDS, synth_page, synth_strip
-from regions.panel_eval import box_iou
+from regionflow.regions.comic_synth import GUTTER_KINDS, synth_page, synth_strip
+from regionflow.regions.panel_eval import box_iou
 
 
 def _inside(boxes, shape):

@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from regions.comic_synth import synth_strip
-from regions.cuts import (
+from regionflow.regions.comic_synth import synth_strip
+from regionflow.regions.cuts import (
     Cut,
     RowStatistics,
     crop,
@@ -11,8 +11,8 @@ from regions.cuts import (
     detect_cuts,
     row_statistics,
 )
-from regions.panel_eval import evaluate_panels
-from regions.strips import StripIndex, link_slices
+from regionflow.regions.panel_eval import evaluate_panels
+from regionflow.regions.strips import StripIndex, link_slices
 
 W = 64
 SMALL = {"min_gutter": 3, "min_cut_height": 8, "min_cut_area": 0}  # sizes for 64-px strips
@@ -297,8 +297,8 @@ def test_a_narrow_figure_on_a_frameless_panel_stays_whole():
 def test_a_300000_row_strip_is_cut_slice_by_slice(tmp_path):
     """A very tall episode (60 slices of 5,000 rows): statistics slice by slice, the cuts of
     every repeated panel, and overlays in viewable pieces."""
-    from storage.comics import Episode, StripOverlay
-    from tasks.comics import ComicsConfig, episode_cuts
+    from regionflow.storage.comics import Episode, StripOverlay
+    from regionflow.tasks.comics import ComicsConfig, episode_cuts
 
     width, rows = 48, 5000
     piece = np.full((rows, width, 3), (200, 225, 240), np.uint8)  # a tinted gutter

@@ -6,14 +6,14 @@ import cv2
 import numpy as np
 import pytest
 
-from regions.decode import (
+from regionflow.regions.decode import (
     absorb_boundaries,
     decode_colour,
     decode_full,
     decode_simple,
     flat_colour,
 )
-from regions.labels import region_labels
+from regionflow.regions.labels import region_labels
 from tests.conftest import read_fixture
 
 

@@ -3,10 +3,15 @@
 import numpy as np
 import pytest
 
-from regions.decode import DECODERS, decode_colour, decode_simple
-from regions.extraction import BASELINES, EXPORT_FORMATS, export_documents, predicted_regions
-from regions.skeleton import skeleton_target
-from tasks import config
+from regionflow.regions.decode import DECODERS, decode_colour, decode_simple
+from regionflow.regions.extraction import (
+    BASELINES,
+    EXPORT_FORMATS,
+    export_documents,
+    predicted_regions,
+)
+from regionflow.regions.skeleton import skeleton_target
+from regionflow.tasks import config
 
 
 def image_and_regions():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from regions.illustration import illustration_sample, illustration_scene
-from regions.labels import region_labels
-from regions.synthetic import synthetic_scene
+from regionflow.regions.illustration import illustration_sample, illustration_scene
+from regionflow.regions.labels import region_labels
+from regionflow.regions.synthetic import synthetic_scene
 
 SEEDS = range(4)
 

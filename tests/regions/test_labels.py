@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from regions.labels import region_labels
+from regionflow.regions.labels import region_labels
 from tests.conftest import read_fixture
 
 

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from regions import metrics
-from regions.labels import region_labels
-from regions.metrics import (
+from regionflow.regions import metrics
+from regionflow.regions.labels import region_labels
+from regionflow.regions.metrics import (
     DANBOOREGION_SCALES,
     boundary_counts,
     boundary_map,
@@ -487,7 +487,7 @@ def test_danbooregion_ignores_alpha(metric_samples):
 
 
 def test_region_size_histogram_counts_areas_in_power_of_two_bins():
-    from regions.metrics import region_size_histogram
+    from regionflow.regions.metrics import region_size_histogram
 
     labels = np.array([[1, 1, 2], [1, 3, 3]])  # areas 3, 1, 2
     before = labels.copy()

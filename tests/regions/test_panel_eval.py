@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from regions.cuts import Cut
-from regions.panel_eval import (
+from regionflow.regions.cuts import Cut
+from regionflow.regions.panel_eval import (
     PanelCounts,
     box_iou,
     evaluate_panels,
@@ -12,7 +12,7 @@ from regions.panel_eval import (
     panel_counts,
     panel_scores,
 )
-from regions.panels import Panel
+from regionflow.regions.panels import Panel
 
 
 def test_box_iou_by_hand():

@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from regions.comic_synth import PAGE_CATEGORIES, synth_manga_page, synth_page
-from regions.cuts import Cut
-from regions.panel_eval import box_iou, evaluate_panels
-from regions.panels import (
+from regionflow.regions.comic_synth import PAGE_CATEGORIES, synth_manga_page, synth_page
+from regionflow.regions.cuts import Cut
+from regionflow.regions.panel_eval import box_iou, evaluate_panels
+from regionflow.regions.panels import (
     Panel,
     detect_panels,
     draw_panels,
@@ -16,7 +16,7 @@ from regions.panels import (
     reading_order,
     speech_bubbles,
 )
-from regions.panels_legacy import detect_panels_legacy
+from regionflow.regions.panels_legacy import detect_panels_legacy
 
 
 def _page(size=(300, 400), background=(255, 255, 255)):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from regions.coco_instances import (
+from regionflow.regions.coco_instances import (
     category_classes,
     check_document,
     class_key,
@@ -17,8 +17,13 @@ from regions.coco_instances import (
     results_for_image,
     validate_image,
 )
-from regions.parts_eval import coco_evaluate, snap_to_regions
-from regions.parts_synth import MIN_PART_AREA, PART_CLASSES, draw_character, synthetic_parts
+from regionflow.regions.parts_eval import coco_evaluate, snap_to_regions
+from regionflow.regions.parts_synth import (
+    MIN_PART_AREA,
+    PART_CLASSES,
+    draw_character,
+    synthetic_parts,
+)
 
 
 @pytest.mark.parametrize("style", ["A", "B"])

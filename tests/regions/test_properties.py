@@ -23,10 +23,10 @@ from hypothesis.extra import numpy as hnp
 from pycocotools import mask as coco_mask
 from scipy import ndimage
 
-from regions.coco import coco_annotations
-from regions.decode import absorb_boundaries, decode_full, decode_simple, flat_colour
-from regions.labels import colour_key, region_labels
-from regions.metrics import (
+from regionflow.regions.coco import coco_annotations
+from regionflow.regions.decode import absorb_boundaries, decode_full, decode_simple, flat_colour
+from regionflow.regions.labels import colour_key, region_labels
+from regionflow.regions.metrics import (
     boundary_counts,
     danbooregion_counts,
     danbooregion_scores,
@@ -34,8 +34,8 @@ from regions.metrics import (
     region_counts,
     summarize,
 )
-from regions.region_table import region_table
-from regions.skeleton import (
+from regionflow.regions.region_table import region_table
+from regionflow.regions.skeleton import (
     normal_map,
     region_edges,
     region_skeleton,

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from regions.labels import region_labels
-from regions.quality import annotation_quality, region_boundary, unexplained_edges
-from regions.synthetic import synthetic_scene
+from regionflow.regions.labels import region_labels
+from regionflow.regions.quality import annotation_quality, region_boundary, unexplained_edges
+from regionflow.regions.synthetic import synthetic_scene
 from tests.conftest import read_fixture
 
 

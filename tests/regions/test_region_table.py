@@ -3,8 +3,8 @@ import pyarrow as pa
 import pytest
 from scipy import ndimage
 
-from regions.decode import flat_colour
-from regions.region_table import COLUMNS, region_medians, region_table
+from regionflow.regions.decode import flat_colour
+from regionflow.regions.region_table import COLUMNS, region_medians, region_table
 
 # 0 = unlabelled (excluded); three regions of 4, 7 and 8 pixels.
 LABELS = np.array(

@@ -6,9 +6,9 @@ REFERENCE §1.5 measured 0.86–0.88 on the metric samples; a perfect predictor 
 import numpy as np
 import pytest
 
-from regions.decode import decode_simple
-from regions.metrics import danbooregion_counts, danbooregion_scores
-from regions.skeleton import skeleton_target
+from regionflow.regions.decode import decode_simple
+from regionflow.regions.metrics import danbooregion_counts, danbooregion_scores
+from regionflow.regions.skeleton import skeleton_target
 from tests.conftest import read_fixture
 
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from regions.labels import region_labels
-from regions.skeleton import (
+from regionflow.regions.labels import region_labels
+from regionflow.regions.skeleton import (
     _jacobi_height,
     harmonic_field,
     normal_map,

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from regions.region_table import region_table
-from regions.svg import region_polygons, svg_document
+from regionflow.regions.region_table import region_table
+from regionflow.regions.svg import region_polygons, svg_document
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -3,8 +3,13 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from regions.labels import region_labels
-from regions.synthetic import sample_seed, synthetic_dataset, synthetic_sample, synthetic_scene
+from regionflow.regions.labels import region_labels
+from regionflow.regions.synthetic import (
+    sample_seed,
+    synthetic_dataset,
+    synthetic_sample,
+    synthetic_scene,
+)
 
 SEEDS = range(8)
 
@@ -221,7 +226,7 @@ def test_sample_seed_validates_split():
 
 
 def test_region_colouring_never_repeats_a_colour_on_touching_regions():
-    from regions.synthetic import _region_colours
+    from regionflow.regions.synthetic import _region_colours
 
     # 30 mutually touching regions need 30 colours: more than the 8–24 colour palette.
     n = 30

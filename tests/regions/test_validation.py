@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from regions.validation import (
+from regionflow.regions.validation import (
     ValidationError,
     align_region_map,
     decode_image,

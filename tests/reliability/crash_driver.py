@@ -37,22 +37,22 @@ CONFIGS = {
 
 def run_stage(stage: str, store: str, source: str) -> dict:
     if stage == "ingest":
-        from tasks.ingest import ingest_samples
+        from regionflow.tasks.ingest import ingest_samples
 
         return ingest_samples.fn(store, {"source": source}, "fp")
     if stage == "skeletonize":
-        from tasks.skeletonize import skeletonize_samples
+        from regionflow.tasks.skeletonize import skeletonize_samples
 
         return skeletonize_samples.fn(store, CONFIGS["skeletonize"], "fp")
     if stage == "train":
         import torch
 
-        from tasks.train import train_model
+        from regionflow.tasks.train import train_model
 
         torch.set_num_threads(1)
         return train_model.fn(store, CONFIGS["train"], "fp")
     if stage == "extract":
-        from tasks.extract import extract_regions
+        from regionflow.tasks.extract import extract_regions
 
         return extract_regions.fn(store, CONFIGS["extract"], "fp")
     raise SystemExit(f"unknown stage {stage}")

@@ -25,12 +25,12 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from regions.synthetic import synthetic_sample
-from storage.checkpoints import CheckpointStore
-from storage.manifest import read_manifest
-from storage.records import read_records
-from storage.samples import read_array
-from storage.store import Store
+from regionflow.regions.synthetic import synthetic_sample
+from regionflow.storage.checkpoints import CheckpointStore
+from regionflow.storage.manifest import read_manifest
+from regionflow.storage.records import read_records
+from regionflow.storage.samples import read_array
+from regionflow.storage.store import Store
 from tests.reliability.crash_driver import run_stage
 
 pytestmark = pytest.mark.slow

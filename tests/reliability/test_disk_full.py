@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from storage.records import read_records
-from storage.samples import read_array
-from storage.store import LocalStore, Store
+from regionflow.storage.records import read_records
+from regionflow.storage.samples import read_array
+from regionflow.storage.store import LocalStore, Store
 from tests.reliability.crash_driver import run_stage
 from tests.reliability.test_crash_matrix import world  # noqa: F401 - the prepared stores
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.archives import (
+from regionflow.storage.archives import (
     ARCHIVE_MEMBER,
     MARKER,
     ArchiveError,
@@ -464,7 +464,7 @@ def test_truncated_tar_gz_reported(tmp_path):
 
 
 def test_failure_midway_leaves_nothing_that_looks_complete(tmp_path, monkeypatch):
-    from storage import archives
+    from regionflow.storage import archives
 
     archive = write_zip(tmp_path / "a.zip", {f"f{i}": b"x" for i in range(5)})
     calls = {"n": 0}
@@ -488,7 +488,7 @@ def test_hard_crash_then_rerun(tmp_path):
     dest = tmp_path / "out"
     # A process that dies (no cleanup at all) right before the final rename.
     code = (
-        "import os, sys; from storage import archives\n"
+        "import os, sys; from regionflow.storage import archives\n"
         "archives.publish_directory = lambda *a, **k: os._exit(9)\n"
         "archives.extract_archive(sys.argv[1], sys.argv[2])\n"
     )
@@ -503,7 +503,7 @@ def test_hard_crash_then_rerun(tmp_path):
 
 
 def test_second_call_reuses_and_changed_archive_replaces(tmp_path, monkeypatch):
-    from storage import archives
+    from regionflow.storage import archives
 
     archive = write_zip(tmp_path / "a.zip", GOOD)
     first = extract_archive(archive, tmp_path / "out")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from storage.atomic import atomic_open, atomic_write_bytes, is_temporary
+from regionflow.storage.atomic import atomic_open, atomic_write_bytes, is_temporary
 
 STORAGE = Path(__file__).resolve().parents[2] / "storage"
 
@@ -54,7 +54,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, error):
 
 
 def test_a_failed_rename_removes_the_temporary(tmp_path, monkeypatch):
-    import storage.atomic as atomic
+    import regionflow.storage.atomic as atomic
 
     def refuse(src, dst):
         raise PermissionError("rename refused")
@@ -99,8 +99,8 @@ def test_concurrent_writers_get_unique_temporaries(tmp_path):
 
 
 def test_store_write_bytes_uses_it(tmp_path, monkeypatch):
-    import storage.store as store_module
-    from storage.store import Store
+    import regionflow.storage.store as store_module
+    from regionflow.storage.store import Store
 
     calls = []
     monkeypatch.setattr(
@@ -111,7 +111,7 @@ def test_store_write_bytes_uses_it(tmp_path, monkeypatch):
 
 
 def test_image_file_writer_is_atomic(tmp_path, monkeypatch):
-    from storage import images
+    from regionflow.storage import images
 
     target = tmp_path / "labels.png"
     images.write_image_file(target, np.zeros((4, 5), np.uint16))
@@ -120,7 +120,7 @@ def test_image_file_writer_is_atomic(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("storage.atomic.os.fsync", fail)
+    monkeypatch.setattr("regionflow.storage.atomic.os.fsync", fail)
     with pytest.raises(OSError):
         images.write_image_file(target, np.full((4, 5), 7, np.uint16))
     assert target.read_bytes() == before
@@ -130,8 +130,8 @@ def test_image_file_writer_is_atomic(tmp_path, monkeypatch):
 def test_checkpoint_and_fetch_writers_leave_no_temporary(tmp_path):
     import torch
 
-    from storage.checkpoints import CheckpointStore
-    from storage.fetch import _write_json
+    from regionflow.storage.checkpoints import CheckpointStore
+    from regionflow.storage.fetch import _write_json
 
     store = CheckpointStore(tmp_path / "ckpt")
     store.save(1, {"w": torch.ones(2)})
@@ -142,7 +142,7 @@ def test_checkpoint_and_fetch_writers_leave_no_temporary(tmp_path):
 
 
 def test_a_checkpoint_store_removes_a_killed_writers_temporary(tmp_path):
-    from storage.checkpoints import CheckpointStore
+    from regionflow.storage.checkpoints import CheckpointStore
 
     (tmp_path / ".step-00000005.pt.123-abc.tmp").write_bytes(b"half")
     assert CheckpointStore(tmp_path).steps() == []

@@ -3,7 +3,7 @@ import logging
 import pytest
 import torch
 
-from storage.checkpoints import CheckpointStore
+from regionflow.storage.checkpoints import CheckpointStore
 
 
 def _state(step):

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 
-from storage import comics as store_comics
-from storage.store import Store
+from regionflow.storage import comics as store_comics
+from regionflow.storage.store import Store
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_index_maps_inputs_to_outputs_and_merges_runs(tmp_path):
 
 
 def test_temporary_server_lines_are_hidden_unless_verbose():
-    from flows.cli.common import quiet_temporary_server
+    from regionflow.flows.cli.common import quiet_temporary_server
 
     logger = logging.getLogger("prefect")
     record = logging.LogRecord(

@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from storage.exports import EXPORT_FILES, ExportWriter, export_name
-from storage.store import Store
+from regionflow.storage.exports import EXPORT_FILES, ExportWriter, export_name
+from regionflow.storage.store import Store
 
 
 def test_export_name_says_split_predictor_and_fingerprint():
@@ -41,7 +41,7 @@ def test_documents_land_in_their_files():
 
 
 def test_rows_of_different_families_keep_every_column():
-    from storage.exports import table_bytes
+    from regionflow.storage.exports import table_bytes
 
     rows = [{"image": "a", "n_regions": 3}, {"image": "a", "scale": 512, "tp": 4}]
     table = pq.read_table(io.BytesIO(table_bytes(rows)))

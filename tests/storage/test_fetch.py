@@ -16,7 +16,13 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from storage.fetch import DOWNLOADS, RECORD_SUFFIX, ChecksumMismatch, FetchError, materialize
+from regionflow.storage.fetch import (
+    DOWNLOADS,
+    RECORD_SUFFIX,
+    ChecksumMismatch,
+    FetchError,
+    materialize,
+)
 
 FILES = {f"DanbooRegion2020/train/{i}.image.png": os.urandom(30_000) for i in range(4)}
 FAST = {"progress": False, "backoff_s": 0.01, "timeout_s": 10}

@@ -9,14 +9,14 @@ import uuid
 
 import pytest
 
-from storage.locks import StoreLock, StoreLocked
-from storage.store import Store
+from regionflow.storage.locks import StoreLock, StoreLocked
+from regionflow.storage.store import Store
 
 HOLD = textwrap.dedent(
     """
     import sys, time
-    from storage.locks import StoreLock
-    from storage.store import Store
+    from regionflow.storage.locks import StoreLock
+    from regionflow.storage.store import Store
     with StoreLock(Store(sys.argv[1]), purpose="holder"):
         print("held", flush=True)
         time.sleep(float(sys.argv[2]))

@@ -6,10 +6,10 @@ import shutil
 import pytest
 import torch
 
-from models.unet import RegionUNet
-from models.weights import load_generator
-from storage import model_zoo
-from storage.model_zoo import (
+from regionflow.models.unet import RegionUNet
+from regionflow.models.weights import load_generator
+from regionflow.storage import model_zoo
+from regionflow.storage.model_zoo import (
     DamagedModelError,
     default_manifest,
     default_model_path,

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from storage.reports import (
+from regionflow.storage.reports import (
     IMAGE_BUDGET,
     data_uri,
     pipeline_summary_markdown,
@@ -18,7 +18,7 @@ from storage.reports import (
     write_ingest_report,
     write_report,
 )
-from storage.store import Store
+from regionflow.storage.store import Store
 
 DATA_URI = re.compile(r"!\[[^\]]*\]\((data:image/(png|jpeg);base64,[A-Za-z0-9+/=]+)\)")
 

@@ -5,10 +5,10 @@ import uuid
 import numpy as np
 import pytest
 
-from storage import records
-from storage.manifest import manifest_row, read_manifest, write_manifest
-from storage.samples import has_array, read_array, remove_sample, write_array
-from storage.store import LocalStore, Store
+from regionflow.storage import records
+from regionflow.storage.manifest import manifest_row, read_manifest, write_manifest
+from regionflow.storage.samples import has_array, read_array, remove_sample, write_array
+from regionflow.storage.store import LocalStore, Store
 
 
 @pytest.fixture(params=["local", "memory"])
@@ -98,7 +98,7 @@ def test_manifest_round_trip(store):
 
 
 def test_the_backend_follows_the_url(tmp_path):
-    from storage.store import FsspecStore
+    from regionflow.storage.store import FsspecStore
 
     assert isinstance(Store(tmp_path / "a"), LocalStore)
     assert isinstance(Store(f"file://{tmp_path}/b"), LocalStore)

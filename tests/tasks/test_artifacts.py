@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 
-from tasks.artifacts import TrainingTelemetry, log_interval, stage_counts
+from regionflow.tasks.artifacts import TrainingTelemetry, log_interval, stage_counts
 
 
 def test_a_cached_stage_counts_everything_as_cached():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tasks.config import PipelineConfig
+from regionflow.tasks.config import PipelineConfig
 
 
 def test_the_target_given_sets_the_skeleton_method():

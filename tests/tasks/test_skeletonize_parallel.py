@@ -6,13 +6,13 @@ import uuid
 import numpy as np
 import pytest
 
-from regions.skeleton import skeleton_target
-from storage.manifest import manifest_row, write_manifest
-from storage.records import read_records
-from storage.samples import read_array, write_array
-from storage.store import Store
-from tasks.config import SkeletonConfig, to_dict
-from tasks.skeletonize import sample_seed, skeletonize_samples
+from regionflow.regions.skeleton import skeleton_target
+from regionflow.storage.manifest import manifest_row, write_manifest
+from regionflow.storage.records import read_records
+from regionflow.storage.samples import read_array, write_array
+from regionflow.storage.store import Store
+from regionflow.tasks.config import SkeletonConfig, to_dict
+from regionflow.tasks.skeletonize import sample_seed, skeletonize_samples
 
 
 def awkward_maps():

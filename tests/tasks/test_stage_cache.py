@@ -2,8 +2,8 @@
 
 import uuid
 
-from storage.store import Store
-from tasks.stage import result_storage
+from regionflow.storage.store import Store
+from regionflow.tasks.stage import result_storage
 
 
 def test_a_wiped_object_store_gets_a_fresh_result_cache():

@@ -9,13 +9,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import storage.fingerprints
-from storage.manifest import manifest_row, write_manifest
-from storage.samples import write_array
-from storage.store import Store
-from tasks.config import SkeletonConfig, to_dict
-from tasks.skeletonize import skeletonize_samples
-from tasks.stage import StageCode
+import regionflow.storage.fingerprints as fingerprints
+from regionflow.storage.manifest import manifest_row, write_manifest
+from regionflow.storage.samples import write_array
+from regionflow.storage.store import Store
+from regionflow.tasks.config import SkeletonConfig, to_dict
+from regionflow.tasks.skeletonize import skeletonize_samples
+from regionflow.tasks.stage import StageCode
 from tests.storage.test_fingerprints import copy_of_project
 
 N = 3
@@ -40,7 +40,7 @@ def labelled_store():
 
 def run_skeletonize(store: Store, monkeypatch, root) -> dict:
     """The skeleton stage as it runs from the sources under `root`."""
-    monkeypatch.setattr(storage.fingerprints, "project_root", lambda: root)
+    monkeypatch.setattr(fingerprints, "project_root", lambda: root)
     config = to_dict(SkeletonConfig(rounds=8))
     return skeletonize_samples.fn(store.url, config, upstream="u")
 
@@ -71,7 +71,7 @@ def test_the_stage_cache_key_follows_the_same_code(monkeypatch, tmp_path):
     ctx = SimpleNamespace(task=SimpleNamespace(fn=skeletonize_samples.fn))
 
     def key(root):
-        monkeypatch.setattr(storage.fingerprints, "project_root", lambda: root)
+        monkeypatch.setattr(fingerprints, "project_root", lambda: root)
         return StageCode().compute_key(task_ctx=ctx, inputs={}, flow_parameters={})
 
     base = key(copy_of_project(tmp_path / "a"))

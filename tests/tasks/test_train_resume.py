@@ -10,14 +10,14 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from models.config import TrainConfig
-from models.train import RESUMABLE_CHANGES, run_identity
-from storage.manifest import manifest_row, write_manifest
-from storage.records import write_record
-from storage.samples import write_array
-from storage.store import Store
-from tasks.skeletonize import STAGE as SKELETON_STAGE
-from tasks.train import train_model
+from regionflow.models.config import TrainConfig
+from regionflow.models.train import RESUMABLE_CHANGES, run_identity
+from regionflow.storage.manifest import manifest_row, write_manifest
+from regionflow.storage.records import write_record
+from regionflow.storage.samples import write_array
+from regionflow.storage.store import Store
+from regionflow.tasks.skeletonize import STAGE as SKELETON_STAGE
+from regionflow.tasks.train import train_model
 
 # Start from Glorot weights, not the shipped model, where the config offers the choice.
 GLOROT_START = {"init": "none"} if "init" in TrainConfig.__dataclass_fields__ else {}
@@ -66,7 +66,7 @@ def test_raising_steps_resumes_the_same_run(training_store, caplog):
         "step-00000004.pt",
     ]
 
-    with caplog.at_level(logging.INFO, logger="models.train"):
+    with caplog.at_level(logging.INFO, logger="regionflow.models.train"):
         more = train_model.fn(
             training_store.url, tiny(steps=6, log_every=3, preview_every=3), upstream="data"
         )
