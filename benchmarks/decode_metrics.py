@@ -36,16 +36,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from regionflow.regions.decode import absorb_boundaries, decode_simple
-from regionflow.regions.labels import region_labels
-from regionflow.regions.metrics import (
+from regionflow.regions.danbooregion.decode import absorb_boundaries, decode_simple
+from regionflow.regions.danbooregion.labels import region_labels
+from regionflow.regions.danbooregion.metrics import (
     DANBOOREGION_SCALES,
     boundary_counts,
     danbooregion_counts,
     danbooregion_scores,
     region_counts,
 )
-from regionflow.regions.skeleton import normal_map, skeleton_target
+from regionflow.regions.danbooregion.skeleton import normal_map, skeleton_target
 
 FIXTURES = Path(__file__).parents[1] / "tests/fixtures/danbooregion"
 SKELETON = FIXTURES / "decode_samples/skeleton_test.png"

@@ -31,8 +31,8 @@ from regionflow.models.config import InferenceConfig  # noqa: E402
 from regionflow.models.device import cpu_has_fast_bf16  # noqa: E402
 from regionflow.models.inference import predict_skeleton  # noqa: E402
 from regionflow.models.weights import load_generator  # noqa: E402
-from regionflow.regions.extraction import predicted_regions  # noqa: E402
-from regionflow.regions.metrics import boundary_counts  # noqa: E402
+from regionflow.regions.danbooregion.extraction import predicted_regions  # noqa: E402
+from regionflow.regions.danbooregion.metrics import boundary_counts  # noqa: E402
 from regionflow.storage.model_zoo import read_default_model  # noqa: E402
 
 DEFAULT_IMAGE = ROOT / "tests" / "fixtures" / "danbooregion" / "metric_samples" / "1.input.png"

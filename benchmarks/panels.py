@@ -1,6 +1,6 @@
 """Panel / cut detection on synthetic comics: ours against the seed, side by side.
 
-Generates a seeded synthetic set (``regions.comic_synth``: webtoon strips and comic pages with
+Generates a seeded synthetic set (``regions.comics.comic_synth``: webtoon strips and comic pages with
 white, black, tinted and gradient gutters, frameless panels, speech bubbles, JPEG) and prints
 precision, recall, F1 at IoU ≥ 0.5, reading-order accuracy, mean IoU and time per image for:
 
@@ -13,10 +13,10 @@ pages
   ours (``detect_panels``, 2-D) and seed-rough run on the page as if it were a strip: the seed
   has no page detector, and its cutter only yields horizontal bands.
 page categories (issue 14)
-  F1 per failure category of real manga pages (``regions.comic_synth.synth_manga_page``: grid,
+  F1 per failure category of real manga pages (``regions.comics.comic_synth.synth_manga_page``: grid,
   slanted gutters, bleed, insets, frame-line-only splits, art and bubbles across gutters, dark
   panels on black, frameless panels), ours next to the old rule
-  (``regions.panels_legacy.detect_panels_legacy``), then the detector's CPU seconds per page at
+  (``regions.comics.panels_legacy.detect_panels_legacy``), then the detector's CPU seconds per page at
   1100×1600 (``time.process_time``, one OpenCV thread: wall time on a shared machine measures
   the neighbours).
 
@@ -32,16 +32,16 @@ from collections.abc import Callable
 
 import cv2
 
-from regionflow.regions.comic_synth import (
+from regionflow.regions.comics.comic_synth import (
     PAGE_CATEGORIES,
     synth_manga_page,
     synth_page,
     synth_strip,
 )
-from regionflow.regions.cuts import detect_cuts
-from regionflow.regions.panel_eval import panel_counts, panel_scores
-from regionflow.regions.panels import detect_panels
-from regionflow.regions.panels_legacy import detect_panels_legacy
+from regionflow.regions.comics.cuts import detect_cuts
+from regionflow.regions.comics.panel_eval import panel_counts, panel_scores
+from regionflow.regions.comics.panels import detect_panels
+from regionflow.regions.comics.panels_legacy import detect_panels_legacy
 
 
 def _run(name: str, samples, detect: Callable) -> dict:

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from regionflow.regions.labels import region_labels  # noqa: E402
-from regionflow.regions.metrics import boundary_counts, danbooregion_counts, danbooregion_scores  # noqa: E402
+from regionflow.regions.danbooregion.labels import region_labels  # noqa: E402
+from regionflow.regions.danbooregion.metrics import boundary_counts, danbooregion_counts, danbooregion_scores  # noqa: E402
 
 TOLERANCE_PX = 2.0
 DEFAULT_FIXTURES = ROOT.parent / "shared" / "fixtures" / "danbooregion"
@@ -87,7 +87,7 @@ def model_skeleton(
 
 
 def decode(skeleton: np.ndarray, image: np.ndarray, decoder: str, threshold: int | None = None):
-    from regionflow.regions.extraction import predicted_regions
+    from regionflow.regions.danbooregion.extraction import predicted_regions
 
     return predicted_regions(
         image, skeleton, predictor="model", decoder=decoder, threshold=threshold
@@ -161,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from regionflow.models.weights import load_generator
-    from regionflow.regions.baselines import felzenszwalb_regions
-    from regionflow.regions.decode import decode_simple
-    from regionflow.regions.skeleton import skeleton_target
+    from regionflow.regions.danbooregion.baselines import felzenszwalb_regions
+    from regionflow.regions.danbooregion.decode import decode_simple
+    from regionflow.regions.danbooregion.skeleton import skeleton_target
     from regionflow.storage.model_zoo import default_decoding, read_model
 
     fixtures = Path(args.fixtures)
@@ -297,7 +297,7 @@ def print_variants(net, pairs, *, cpu_amp: bool) -> None:
 def write_failure_figure(path: Path, image: np.ndarray, gt: np.ndarray, pred: np.ndarray) -> None:
     """Image | boundaries: found (dark: ours within 2 px of the ground truth's), missed (green:
     ground truth with none of ours near), spurious (magenta: ours with no ground truth near)."""
-    from regionflow.regions.metrics import boundary_map
+    from regionflow.regions.danbooregion.metrics import boundary_map
 
     g, p = boundary_map(gt), boundary_map(pred)
     near_g = cv2.dilate(g.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)

@@ -1,4 +1,4 @@
-"""Skeleton target speed: the original Jacobi loop vs `regions.skeleton`, on one core.
+"""Skeleton target speed: the original Jacobi loop vs `regions.danbooregion.skeleton`, on one core.
 
 The reference is the loop as DanbooRegion writes it: `cv2.filter2D` with the 5-point cross,
 then boolean-mask clamping ``h[skeleton] = 255; h[edges] = 0``, `rounds` times, from the same
@@ -21,7 +21,7 @@ import cv2
 import numba
 import numpy as np
 
-from regionflow.regions.skeleton import (
+from regionflow.regions.danbooregion.skeleton import (
     harmonic_field,
     region_edges,
     region_skeleton,

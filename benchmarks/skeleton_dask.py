@@ -17,8 +17,8 @@ import uuid
 
 import numpy as np
 
-from regionflow.regions.labels import region_labels
-from regionflow.regions.synthetic import synthetic_sample
+from regionflow.regions.danbooregion.labels import region_labels
+from regionflow.regions.synthetic.cartoons import synthetic_sample
 from regionflow.storage.fingerprints import fingerprint
 from regionflow.storage.samples import read_array, write_array
 from regionflow.storage.store import Store

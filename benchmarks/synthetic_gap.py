@@ -2,7 +2,7 @@
 
 Compares the real DanbooRegion pairs we hold (evaluation only: they are measured here, never
 used to fit anything) with the two built-in generators at a real picture's scale:
-`regions.synthetic` (random shapes) and `regions.illustration` (character-like, cel-shaded).
+`regions.synthetic.cartoons` (random shapes) and `regions.synthetic.illustration` (character-like, cel-shaded).
 
 Per set: regions per Mpx, median region area, share of regions < 64 px and > 10,000 px, a
 line-art share proxy (pixels ≥ 40 grey levels darker than their 9×9 median), mean saturation and
@@ -26,8 +26,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.real_images import DEFAULT_FIXTURES, load_real_pairs  # noqa: E402
-from regionflow.regions.illustration import illustration_scene  # noqa: E402
-from regionflow.regions.synthetic import synthetic_scene  # noqa: E402
+from regionflow.regions.synthetic.illustration import illustration_scene  # noqa: E402
+from regionflow.regions.synthetic.cartoons import synthetic_scene  # noqa: E402
 
 
 def picture_stats(image: np.ndarray, labels: np.ndarray) -> dict[str, float]:

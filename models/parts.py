@@ -38,7 +38,7 @@ from regionflow.models.device import (
 )
 from regionflow.models.train import Checkpoints
 from regionflow.models.vision import import_torchvision
-from regionflow.regions.parts_synth import PART_CLASSES
+from regionflow.regions.parts.parts_synth import PART_CLASSES
 
 log = logging.getLogger(__name__)
 

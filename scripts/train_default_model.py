@@ -2,8 +2,8 @@
 
 The recipe behind `models/weights/default.pt` (see docs/model_card.md):
 
-* data: `regions.illustration` pictures (character-like, cel-shaded, lined) plus a quarter of
-  `regions.synthetic` shape pictures, each with its DanbooRegion skeleton target (512 Jacobi
+* data: `regions.synthetic.illustration` pictures (character-like, cel-shaded, lined) plus a quarter of
+  `regions.synthetic.cartoons` shape pictures, each with its DanbooRegion skeleton target (512 Jacobi
   rounds), generated once by seed into `<run>/data/` (resumable: finished samples are kept);
 * the exact DanbooRegion U-Net (7,862,529 parameters), L1 on the target, Adam with step decay,
   random crops at the data's own scale (`train.zoom`) with the original flips and photometric
@@ -46,9 +46,9 @@ def _sample_size(rng: np.random.Generator) -> tuple[int, int]:
 
 def make_sample(index: int) -> tuple[np.ndarray, np.ndarray]:
     """Sample `index` of the training set: (image BGR uint8, skeleton target uint8)."""
-    from regionflow.regions.illustration import illustration_sample
-    from regionflow.regions.skeleton import skeleton_target
-    from regionflow.regions.synthetic import synthetic_sample
+    from regionflow.regions.synthetic.illustration import illustration_sample
+    from regionflow.regions.danbooregion.skeleton import skeleton_target
+    from regionflow.regions.synthetic.cartoons import synthetic_sample
 
     rng = np.random.default_rng((SEED, index))
     if index % 4 == 3:  # a quarter of plain shape pictures keeps the model general
@@ -99,7 +99,7 @@ class _Reader:
 def _val_pairs():
     import cv2
 
-    from regionflow.regions.illustration import illustration_scene
+    from regionflow.regions.synthetic.illustration import illustration_scene
 
     for seed in VAL_SEEDS:
         scene = illustration_scene(seed, height=896, width=640)
@@ -140,7 +140,7 @@ def choose_decoding(checkpoint) -> tuple[str, int, dict[str, float]]:
     pictures (the real pairs play no part in any choice)."""
     from benchmarks.real_images import TOLERANCE_PX, decode, model_skeleton, pooled_prf
     from regionflow.models.weights import load_generator
-    from regionflow.regions.metrics import boundary_counts
+    from regionflow.regions.danbooregion.metrics import boundary_counts
 
     net = load_generator(checkpoint)
     pairs = [(image, gt, model_skeleton(net, image)) for _, image, gt in _val_pairs()]

@@ -41,7 +41,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from regionflow.regions.strips import SlicePlacement, StripIndex, natural_order
+from regionflow.regions.comics.strips import SlicePlacement, StripIndex, natural_order
 from regionflow.storage import records as rec
 from regionflow.storage.exports import encode_png
 from regionflow.storage.layout import IMAGE_SUFFIXES, natural_key
@@ -109,7 +109,7 @@ class Episode:
     Parameters
     ----------
     folder : the episode folder (its name, made safe, names the outputs)
-    width_policy : "scale" or "pad" (see ``regions.strips.StripIndex``)
+    width_policy : "scale" or "pad" (see ``regions.comics.strips.StripIndex``)
     background : padding colour, BGR
     """
 

@@ -1,7 +1,7 @@
 """Per-image exports users can open: `<store>/exports/<export>/<sample>/...`.
 
 labels.png (16-bit; labels.tiff 32-bit above 65,535 regions), flat.png, skeleton.png,
-regions.parquet, coco.json, regions.svg. Every file is written atomically; the sample's
+regions.parquet, coco.json, regions.danbooregion.svg. Every file is written atomically; the sample's
 completion record (written after them) says the set is whole.
 """
 
@@ -25,7 +25,7 @@ EXPORT_FILES = {
     "flat": "flat.png",
     "regions": "regions.parquet",
     "coco": "coco.json",
-    "svg": "regions.svg",
+    "svg": "regions.danbooregion.svg",
 }
 
 
@@ -115,7 +115,7 @@ class ExportWriter:
         return self.read_image(sample_id, SKELETON_FILE, cv2.IMREAD_GRAYSCALE)
 
     def write_documents(self, sample_id: str, documents: dict[str, Any]) -> list[str]:
-        """Each export format's object (`regions.extraction.export_documents`) to its file:
+        """Each export format's object (`regions.danbooregion.extraction.export_documents`) to its file:
         labels → label image, flat → PNG, regions → Parquet, coco → JSON, svg → text."""
         writers = {
             "labels": lambda labels: self.write_labels(sample_id, labels),

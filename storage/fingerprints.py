@@ -59,7 +59,8 @@ def file_fingerprint(path: str | Path) -> str:
     return fingerprint([str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns])
 
 
-# The one top-level package; module names below are full ones (`regionflow.regions.skeleton`).
+# The one top-level package; module names below are full ones
+# (`regionflow.regions.danbooregion.skeleton`).
 PACKAGE = "regionflow"
 
 
@@ -159,7 +160,7 @@ def source_fingerprint(
     direction, a harmless one: an edit that does not change results (a docstring, a function the
     stage never calls in a module it imports) recomputes once. Following imports only into
     `follow` keeps that cost small, and `tests/storage/test_fingerprints.py` pins what the
-    skeleton stage's closure holds and lacks (e.g. not regions/panels.py).
+    skeleton stage's closure holds and lacks (e.g. not regions/comics/panels.py).
     Not seen: modules imported by a computed name (importlib) — list those in `modules` —,
     non-Python files, and the versions of third-party libraries (numpy, OpenCV, torch).
     Computed once per process and argument set: a process runs one version of the code.

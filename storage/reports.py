@@ -232,7 +232,7 @@ def write_report(
     size_histograms: dict[str, list[int]] | None = None,
 ) -> dict[str, str]:
     """Write metrics.parquet (the metric rows as given), summary.json, plots, preview and
-    report.md; return their URLs. Scores and curves come derived (regions.metrics)."""
+    report.md; return their URLs. Scores and curves come derived (regions.danbooregion.metrics)."""
     base = (REPORTS, report_id)
     if rows:
         store.write_bytes(table_bytes(rows), *base, "metrics.parquet")

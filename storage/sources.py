@@ -43,7 +43,7 @@ def open_source(store: Store, config) -> tuple[Path, list[SampleFiles]]:
 
 def write_synthetic_source(cache: Path, config) -> Path:
     """Write the built-in dataset in DanbooRegion2020 layout (once per generator settings)."""
-    from regionflow.regions.synthetic import synthetic_dataset
+    from regionflow.regions.synthetic.cartoons import synthetic_dataset
 
     params = {
         "seed": config.synthetic_seed,

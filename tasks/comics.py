@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 from prefect import task
 
-from regionflow.regions.cuts import (
+from regionflow.regions.comics.cuts import (
     Cut,
     RowStatistics,
     cuts_from_statistics,
     detect_cuts,
     row_statistics,
 )
-from regionflow.regions.panels import detect_panels, draw_panels, panels_to_kumiko
+from regionflow.regions.comics.panels import detect_panels, draw_panels, panels_to_kumiko
 from regionflow.storage import comics as store_comics
 from regionflow.storage.fingerprints import fingerprint
 from regionflow.storage.store import Store
@@ -36,11 +36,11 @@ _CHOICES = {
 
 @dataclass(frozen=True)
 class ComicsConfig:
-    """Options of `regionflow cuts` and `regionflow panels` (see `regions.cuts`, `regions.panels`).
+    """Options of `regionflow cuts` and `regionflow panels` (see `regions.comics.cuts`, `regions.comics.panels`).
 
-    Cut fields follow ``regions.cuts.detect_cuts``; ``panel_*`` fields and ``direction``,
+    Cut fields follow ``regions.comics.cuts.detect_cuts``; ``panel_*`` fields and ``direction``,
     ``min_panel_area``, ``remove_bubbles``, ``fallback``, ``gutter_fraction``, ``frame_lines``,
-    ``insets`` follow ``regions.panels.detect_panels``.
+    ``insets`` follow ``regions.comics.panels.detect_panels``.
     """
 
     # linking the slices of an episode
@@ -109,7 +109,7 @@ class ComicsConfig:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def cut_options(self) -> dict[str, Any]:
-        """Keyword arguments of ``regions.cuts.cuts_from_statistics`` (and ``detect_cuts``)."""
+        """Keyword arguments of ``regions.comics.cuts.cuts_from_statistics`` (and ``detect_cuts``)."""
         return {
             "min_gutter": self.min_gutter,
             "min_cut_height": self.min_cut_height,
@@ -120,7 +120,7 @@ class ComicsConfig:
         }
 
     def panel_options(self) -> dict[str, Any]:
-        """Keyword arguments of ``regions.panels.detect_panels``."""
+        """Keyword arguments of ``regions.comics.panels.detect_panels``."""
         return {
             "direction": self.direction,
             "tolerance": self.panel_tolerance,
@@ -142,13 +142,13 @@ class ComicsConfig:
             "cuts": self.cut_options(),
             "overlay": [self.overlay_width, self.overlay_piece_height],
         }
-        # the detector and the slice linking (regions.strips, called from storage.comics)
-        code = stage_code("regionflow.regions.cuts", "regionflow.regions.strips")
+        # the detector and the slice linking (regions.comics.strips, called from storage.comics)
+        code = stage_code("regionflow.regions.comics.cuts", "regionflow.regions.comics.strips")
         return fingerprint({"options": options, "code": code})
 
     def panels_fingerprint(self) -> str:
         code = stage_code(
-            "regionflow.regions.panels"
+            "regionflow.regions.comics.panels"
         )  # and what it imports, not the region model's code
         return fingerprint({"options": self.panel_options(), "code": code})
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from regionflow.regions import metrics
-from regionflow.regions.labels import region_labels, resize_labels
+from regionflow.regions.danbooregion import metrics
+from regionflow.regions.danbooregion.labels import region_labels, resize_labels
 from regionflow.storage.images import read_image_file
 from regionflow.storage.layout import IMAGE_SUFFIXES, natural_key
 from regionflow.storage.reports import write_report

@@ -10,8 +10,8 @@ from functools import partial
 
 from prefect import task
 
-from regionflow.regions import metrics
-from regionflow.regions.extraction import export_documents, predicted_regions
+from regionflow.regions.danbooregion import metrics
+from regionflow.regions.danbooregion.extraction import export_documents, predicted_regions
 from regionflow.storage import records as rec
 from regionflow.storage.exports import ExportWriter, export_name
 from regionflow.storage.fingerprints import fingerprint

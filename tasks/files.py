@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from regionflow.regions.decode import flat_colour
-from regionflow.regions.labels import given_labels, resize_labels
-from regionflow.regions.skeleton import normal_map, skeleton_target, watershed_markers
+from regionflow.regions.danbooregion.decode import flat_colour
+from regionflow.regions.danbooregion.labels import given_labels, resize_labels
+from regionflow.regions.danbooregion.skeleton import normal_map, skeleton_target, watershed_markers
 from regionflow.storage.images import read_image_file, read_region_map, write_image_file
 
 

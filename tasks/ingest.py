@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import task
 
-from regionflow.regions.labels import region_labels
+from regionflow.regions.danbooregion.labels import region_labels
 from regionflow.storage import records as rec
 from regionflow.storage.fingerprints import fingerprint
 from regionflow.storage.layout import SampleFiles
@@ -19,8 +19,9 @@ from regionflow.tasks.stage import StageProgress, one_thread_kernels, stage_code
 
 STAGE = "ingest"
 # The code a sample's arrays and manifest row depend on: this module and what it imports from
-# regions/ (validation, labels, quality).
-STAGE_CODE = ("regionflow.tasks.ingest",)
+# regions/ (labels, quality), and the byte-level validation at the storage edge, which decides
+# what a file's pixels are (stage_code follows regions/ and models/ only, so it is named here).
+STAGE_CODE = ("regionflow.tasks.ingest", "regionflow.storage.validation")
 
 
 def sample_config_fingerprint(config: IngestConfig) -> str:
@@ -39,8 +40,8 @@ def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestCon
 
     `item` is (the sample's files, the sha256 of their bytes).
     """
-    from regionflow.regions.quality import annotation_quality
-    from regionflow.regions.validation import ValidationError, validate_pair
+    from regionflow.regions.danbooregion.quality import annotation_quality
+    from regionflow.storage.validation import ValidationError, validate_pair
 
     sample, input_sha = item
     one_thread_kernels()

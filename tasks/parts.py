@@ -26,16 +26,16 @@ from regionflow.models.parts import (
     run_identity,
     runtime_for,
 )
-from regionflow.regions.coco_instances import (
+from regionflow.regions.parts.coco_instances import (
     category_classes,
     check_document,
     decode_mask,
     results_for_image,
     validate_image,
 )
-from regionflow.regions.labels import region_labels
-from regionflow.regions.parts_eval import coco_evaluate, snap_to_regions
-from regionflow.regions.parts_synth import PART_CLASSES, synthetic_parts
+from regionflow.regions.danbooregion.labels import region_labels
+from regionflow.regions.parts.parts_eval import coco_evaluate, snap_to_regions
+from regionflow.regions.parts.parts_synth import PART_CLASSES, synthetic_parts
 from regionflow.storage.checkpoints import read_checkpoint
 from regionflow.storage.fingerprints import fingerprint
 from regionflow.storage.images import read_image_file
@@ -56,8 +56,8 @@ from regionflow.tasks.stage import stage_code, stage_logger
 
 STAGE_CODE = (
     "regionflow.models.parts",
-    "regionflow.regions.parts_eval",
-    "regionflow.regions.coco_instances",
+    "regionflow.regions.parts.parts_eval",
+    "regionflow.regions.parts.coco_instances",
 )
 SPLITS = ("train", "val")
 
@@ -187,7 +187,7 @@ def ingest_parts(store_url: str, config: dict, source_fingerprint: str) -> dict:
         )
         ok_instances.append(found)
         ok_bytes[image_id] = data
-    from regionflow.regions.coco_instances import instances_document
+    from regionflow.regions.parts.coco_instances import instances_document
 
     out = instances_document(ok_entries, ok_instances, cfg.classes)
     written = write_dataset(store, cfg.name(), out, ok_bytes, manifest)
@@ -294,7 +294,7 @@ class RegionSource:
         if self.net is None:
             return region_labels(image).astype(np.int64)
         from regionflow.models.inference import predict_skeleton
-        from regionflow.regions.decode import decode_full
+        from regionflow.regions.danbooregion.decode import decode_full
 
         return decode_full(predict_skeleton(self.net, image, device="cpu"), image).astype(np.int64)
 

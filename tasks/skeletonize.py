@@ -6,7 +6,7 @@ import zlib
 
 from prefect import task
 
-from regionflow.regions.skeleton import skeleton_target
+from regionflow.regions.danbooregion.skeleton import skeleton_target
 from regionflow.storage import records as rec
 from regionflow.storage.fingerprints import fingerprint
 from regionflow.storage.manifest import read_manifest
@@ -18,7 +18,7 @@ from regionflow.tasks.stage import StageProgress, one_thread_kernels, stage_code
 
 STAGE = "skeleton"
 # The code a skeleton target depends on: this module (sample_seed) and what it imports from
-# regions/ (regions.skeleton and its kernels; not regions.panels and the rest).
+# regions/ (regions.danbooregion.skeleton and its kernels; not regions.comics.panels and the rest).
 STAGE_CODE = ("regionflow.tasks.skeletonize",)
 
 

@@ -23,8 +23,8 @@ def stage_code(*modules: str) -> str:
     a training run executes) and every `regions`/`models` module they import, transitively.
 
     Sample records and the stage's Prefect cache both key on it, so editing a module a stage
-    does not import (regions/panels.py for the skeleton stage) recomputes nothing there, while
-    editing one it does (regions/_skeleton_kernels.py) recomputes every sample. Storage and
+    does not import (regions/comics/panels.py for the skeleton stage) recomputes nothing there, while
+    editing one it does (regions/danbooregion/_skeleton_kernels.py) recomputes every sample. Storage and
     orchestration modules are not followed: how results are stored does not change them.
     See `storage.fingerprints.source_fingerprint` for why import closures and not versions.
     """

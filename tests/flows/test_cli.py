@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from regionflow.flows.cli import main
-from regionflow.regions.labels import region_labels
-from regionflow.regions.skeleton import skeleton_target
+from regionflow.regions.danbooregion.labels import region_labels
+from regionflow.regions.danbooregion.skeleton import skeleton_target
 from tests.conftest import DANBOOREGION, read_fixture
 
 

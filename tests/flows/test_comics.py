@@ -16,11 +16,11 @@ import pytest
 
 from regionflow.flows.cli.comics import add_parsers as add_comics_parsers
 from regionflow.flows.comics import comic_panels, webtoon_cuts
-from regionflow.regions.comic_synth import synth_page, synth_strip
-from regionflow.regions.cuts import detect_cuts
-from regionflow.regions.panel_eval import evaluate_panels
-from regionflow.regions.panels import reading_order
-from regionflow.regions.strips import link_slices
+from regionflow.regions.comics.comic_synth import synth_page, synth_strip
+from regionflow.regions.comics.cuts import detect_cuts
+from regionflow.regions.comics.panel_eval import evaluate_panels
+from regionflow.regions.comics.panels import reading_order
+from regionflow.regions.comics.strips import link_slices
 
 STRIP_SEEDS = (0, 1, 2)
 PAGE_SEEDS = (0, 1, 2, 3)  # odd seeds read right to left

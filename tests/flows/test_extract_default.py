@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 
 from regionflow.flows.cli import main
-from regionflow.regions.illustration import illustration_sample
+from regionflow.regions.synthetic.illustration import illustration_sample
 
 
 def test_extract_without_checkpoint_uses_the_shipped_model(prefect_harness, tmp_path, capsys):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from regionflow.flows.cli import main
-from regionflow.regions.synthetic import synthetic_sample
+from regionflow.regions.synthetic.cartoons import synthetic_sample
 from regionflow.storage.manifest import read_manifest
 from regionflow.storage.store import Store
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from regionflow.regions.parts_synth import synthetic_parts
+from regionflow.regions.parts.parts_synth import synthetic_parts
 from regionflow.storage.parts import read_dataset_manifest, write_coco_source
 from regionflow.storage.store import Store
 

@@ -82,7 +82,7 @@ def test_batch_export_beside_the_dataset(first_run, tmp_path):
     import cv2
 
     from regionflow.flows.export import region_export
-    from regionflow.regions.synthetic import synthetic_sample
+    from regionflow.regions.synthetic.cartoons import synthetic_sample
 
     store_path, result = first_run
     pages = tmp_path / "pages"
@@ -111,5 +111,5 @@ def test_batch_export_beside_the_dataset(first_run, tmp_path):
         "flat.png",
         "regions.parquet",
         "coco.json",
-        "regions.svg",
+        "regions.danbooregion.svg",
     }

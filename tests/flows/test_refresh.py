@@ -3,7 +3,7 @@
 import cv2
 import pytest
 
-from regionflow.regions.synthetic import synthetic_sample
+from regionflow.regions.synthetic.cartoons import synthetic_sample
 from regionflow.storage.manifest import read_manifest
 from regionflow.storage.records import read_records
 from regionflow.storage.samples import has_array

@@ -87,7 +87,7 @@ def deployed(prefect_server, processes):
 def export_inputs(tmp_path_factory):
     """Two small pages and an untrained (but real) generator checkpoint."""
     from regionflow.models.unet import RegionUNet
-    from regionflow.regions.synthetic import synthetic_sample
+    from regionflow.regions.synthetic.cartoons import synthetic_sample
     from regionflow.storage.checkpoints import write_generator_checkpoint
 
     root = tmp_path_factory.mktemp("export-inputs")
@@ -155,7 +155,7 @@ def test_region_export_deployment_run_writes_exports(deployed, export_inputs, tm
     (export,) = (out / "exports").iterdir()
     for page in ("images-page1", "images-page2"):
         files = {p.name for p in (export / page).iterdir()}
-        assert files >= {"skeleton.png", "labels.png", "flat.png", "regions.parquet", "regions.svg"}
+        assert files >= {"skeleton.png", "labels.png", "flat.png", "regions.parquet", "regions.danbooregion.svg"}
         labels = cv2.imread(str(export / page / "labels.png"), cv2.IMREAD_UNCHANGED)
         assert labels.dtype == np.uint16 and labels.shape == (64, 96) and labels.min() >= 1
     assert (out / "reports" / export.name / "report.md").is_file()

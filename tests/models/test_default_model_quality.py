@@ -7,9 +7,9 @@ import pytest
 from regionflow.models.config import InferenceConfig
 from regionflow.models.inference import predict_skeleton
 from regionflow.models.weights import load_generator
-from regionflow.regions.extraction import predicted_regions
-from regionflow.regions.labels import region_labels
-from regionflow.regions.metrics import boundary_counts
+from regionflow.regions.danbooregion.extraction import predicted_regions
+from regionflow.regions.danbooregion.labels import region_labels
+from regionflow.regions.danbooregion.metrics import boundary_counts
 from regionflow.storage.model_zoo import default_decoding, read_default_model
 from tests.conftest import read_fixture
 

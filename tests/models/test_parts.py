@@ -17,7 +17,7 @@ from regionflow.models.parts import (
     transfer_weights,
 )
 from regionflow.models.vision import import_torchvision, nms, roi_align_grid
-from regionflow.regions.parts_synth import draw_character
+from regionflow.regions.parts.parts_synth import draw_character
 from regionflow.storage.checkpoints import CheckpointStore
 
 TINY = PartsTrainConfig(

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from regionflow.regions.synthetic import synthetic_sample
+from regionflow.regions.synthetic.cartoons import synthetic_sample
 from regionflow.storage.checkpoints import CheckpointStore
 from regionflow.storage.manifest import read_manifest
 from regionflow.storage.records import read_records
@@ -146,7 +146,7 @@ def assert_same_outputs(stage: str, store: Path, reference: Path) -> None:
                 pq.read_table(io.BytesIO((sample / "regions.parquet").read_bytes()))
             )
             assert (mine / "coco.json").read_bytes() == (sample / "coco.json").read_bytes()
-            assert (mine / "regions.svg").read_bytes() == (sample / "regions.svg").read_bytes()
+            assert (mine / "regions.danbooregion.svg").read_bytes() == (sample / "regions.danbooregion.svg").read_bytes()
 
 
 @pytest.mark.parametrize("stage", ["ingest", "skeletonize", "train", "extract"])

@@ -30,7 +30,7 @@ def test_documents_land_in_their_files():
     names = writer.write_documents("s", documents)
     assert names == ["labels.tiff", *EXPORT_FILES.values()]  # above 65,535 regions: TIFF
     assert json.loads(store.read_bytes("exports", "e1", "s", "coco.json")) == {"images": []}
-    assert store.read_bytes("exports", "e1", "s", "regions.svg") == b"<svg/>"
+    assert store.read_bytes("exports", "e1", "s", "regions.danbooregion.svg") == b"<svg/>"
     table = pq.read_table(io.BytesIO(store.read_bytes("exports", "e1", "s", "regions.parquet")))
     assert table.column("area").to_pylist() == [1, 3]
     skeleton = np.arange(6, dtype=np.uint8).reshape(2, 3)

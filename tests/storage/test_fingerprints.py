@@ -40,13 +40,13 @@ def test_the_skeleton_stage_runs_the_kernel_and_not_panels():
     closure = source_closure("regionflow.tasks.skeletonize", follow=ALGORITHM_PACKAGES)
     assert {
         "regionflow.tasks.skeletonize",
-        "regionflow.regions.skeleton",
-        "regionflow.regions._skeleton_kernels",
+        "regionflow.regions.danbooregion.skeleton",
+        "regionflow.regions.danbooregion._skeleton_kernels",
     } <= set(closure)
     assert not {
-        "regionflow.regions.panels",
-        "regionflow.regions.cuts",
-        "regionflow.regions.comic_synth",
+        "regionflow.regions.comics.panels",
+        "regionflow.regions.comics.cuts",
+        "regionflow.regions.comics.comic_synth",
     } & set(closure)
     assert not any(
         name.startswith("regionflow.storage") for name in closure
@@ -74,26 +74,26 @@ def test_the_extract_stage_runs_decoders_metrics_and_inference_not_panels():
     closure = source_closure(*STAGE_CODE, follow=ALGORITHM_PACKAGES)
     assert {
         "regionflow.tasks.extract",
-        "regionflow.regions.extraction",
-        "regionflow.regions.decode",
-        "regionflow.regions.metrics",
-        "regionflow.regions.baselines",
+        "regionflow.regions.danbooregion.extraction",
+        "regionflow.regions.danbooregion.decode",
+        "regionflow.regions.danbooregion.metrics",
+        "regionflow.regions.danbooregion.baselines",
         "regionflow.models.inference",
     } <= set(closure)
     assert not {
-        "regionflow.regions.panels",
-        "regionflow.regions.cuts",
-        "regionflow.regions.illustration",
+        "regionflow.regions.comics.panels",
+        "regionflow.regions.comics.cuts",
+        "regionflow.regions.synthetic.illustration",
     } & set(closure)
 
 
 def test_editing_panels_keeps_the_skeleton_key(tmp_path):
     before = skeleton_code(copy_of_project(tmp_path / "a"))
-    edited = copy_of_project(tmp_path / "b", ("regions/panels.py", "\n# a typo fixed\n"))
+    edited = copy_of_project(tmp_path / "b", ("regions/comics/panels.py", "\n# a typo fixed\n"))
     assert skeleton_code(edited) == before
 
 
-@pytest.mark.parametrize("kernel", ["regions/_skeleton_kernels.py", "regions/skeleton.py"])
+@pytest.mark.parametrize("kernel", ["regions/danbooregion/_skeleton_kernels.py", "regions/danbooregion/skeleton.py"])
 def test_editing_the_skeleton_kernel_changes_the_skeleton_key(tmp_path, kernel):
     before = skeleton_code(copy_of_project(tmp_path / "a"))
     edited = copy_of_project(tmp_path / "b", (kernel, "\nROUNDING = 1  # a changed kernel\n"))
@@ -140,18 +140,18 @@ def test_an_unknown_module_is_an_error(tmp_path):
 
 
 def test_comics_keys_follow_their_detectors_not_the_region_model():
-    panels = source_closure("regionflow.regions.panels", follow=ALGORITHM_PACKAGES)
+    panels = source_closure("regionflow.regions.comics.panels", follow=ALGORITHM_PACKAGES)
     cuts = source_closure(
-        "regionflow.regions.cuts", "regionflow.regions.strips", follow=ALGORITHM_PACKAGES
+        "regionflow.regions.comics.cuts", "regionflow.regions.comics.strips", follow=ALGORITHM_PACKAGES
     )
-    assert "regionflow.regions.panels" in panels and {
-        "regionflow.regions.cuts",
-        "regionflow.regions.strips",
+    assert "regionflow.regions.comics.panels" in panels and {
+        "regionflow.regions.comics.cuts",
+        "regionflow.regions.comics.strips",
     } <= set(cuts)
     for closure in (panels, cuts):
         assert not {
-            "regionflow.regions.skeleton",
-            "regionflow.regions.illustration",
+            "regionflow.regions.danbooregion.skeleton",
+            "regionflow.regions.synthetic.illustration",
             "regionflow.models.unet",
         } & set(closure)
 
@@ -164,6 +164,6 @@ def test_comics_options_key_on_the_detector_code(monkeypatch):
     monkeypatch.setattr(comics, "stage_code", lambda *m: seen.append(m) or "|".join(m))
     assert cfg.panels_fingerprint() != cfg.cuts_fingerprint()
     assert seen == [
-        ("regionflow.regions.panels",),
-        ("regionflow.regions.cuts", "regionflow.regions.strips"),
+        ("regionflow.regions.comics.panels",),
+        ("regionflow.regions.comics.cuts", "regionflow.regions.comics.strips"),
     ]

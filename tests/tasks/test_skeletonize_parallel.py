@@ -6,7 +6,7 @@ import uuid
 import numpy as np
 import pytest
 
-from regionflow.regions.skeleton import skeleton_target
+from regionflow.regions.danbooregion.skeleton import skeleton_target
 from regionflow.storage.manifest import manifest_row, write_manifest
 from regionflow.storage.records import read_records
 from regionflow.storage.samples import read_array, write_array

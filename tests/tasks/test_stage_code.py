@@ -1,4 +1,4 @@
-"""Sample records and the stage cache key on the code a stage runs: editing regions/panels.py
+"""Sample records and the stage cache key on the code a stage runs: editing regions/comics/panels.py
 recomputes no skeleton; editing the skeleton kernel recomputes every one."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def run_skeletonize(store: Store, monkeypatch, root) -> dict:
 def test_editing_panels_recomputes_no_skeleton(labelled_store, monkeypatch, tmp_path):
     first = run_skeletonize(labelled_store, monkeypatch, copy_of_project(tmp_path / "a"))
     assert first["computed"] == N
-    panels_fixed = copy_of_project(tmp_path / "b", ("regions/panels.py", "\n# a typo fixed\n"))
+    panels_fixed = copy_of_project(tmp_path / "b", ("regions/comics/panels.py", "\n# a typo fixed\n"))
     again = run_skeletonize(labelled_store, monkeypatch, panels_fixed)
     assert again["computed"] == 0 and again["reused"] == N
     assert again["fingerprint"] == first["fingerprint"]  # the next stage's cache holds too
@@ -60,7 +60,7 @@ def test_editing_the_skeleton_kernel_recomputes_every_skeleton(
     first = run_skeletonize(labelled_store, monkeypatch, copy_of_project(tmp_path / "a"))
     assert first["computed"] == N
     kernel_changed = copy_of_project(
-        tmp_path / "c", ("regions/_skeleton_kernels.py", "\nSTEP = 2  # a changed kernel\n")
+        tmp_path / "c", ("regions/danbooregion/_skeleton_kernels.py", "\nSTEP = 2  # a changed kernel\n")
     )
     again = run_skeletonize(labelled_store, monkeypatch, kernel_changed)
     assert again["computed"] == N
@@ -76,6 +76,6 @@ def test_the_stage_cache_key_follows_the_same_code(monkeypatch, tmp_path):
 
     base = key(copy_of_project(tmp_path / "a"))
     assert base is not None
-    assert key(copy_of_project(tmp_path / "b", ("regions/panels.py", "\n#\n"))) == base
-    kernel = ("regions/_skeleton_kernels.py", "\n#\n")
+    assert key(copy_of_project(tmp_path / "b", ("regions/comics/panels.py", "\n#\n"))) == base
+    kernel = ("regions/danbooregion/_skeleton_kernels.py", "\n#\n")
     assert key(copy_of_project(tmp_path / "c", kernel)) != base

@@ -1,0 +1,2 @@
+"""Character parts as instance masks: synthetic parts, COCO instance documents, snapping and
+COCO evaluation."""
