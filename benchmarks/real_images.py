@@ -38,7 +38,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from regionflow.regions.danbooregion.labels import region_labels  # noqa: E402
-from regionflow.regions.danbooregion.metrics import boundary_counts, danbooregion_counts, danbooregion_scores  # noqa: E402
+from regionflow.regions.danbooregion.metrics import (  # noqa: E402
+    boundary_counts,
+    danbooregion_counts,
+    danbooregion_scores,
+)
 
 TOLERANCE_PX = 2.0
 DEFAULT_FIXTURES = ROOT.parent / "shared" / "fixtures" / "danbooregion"

@@ -66,7 +66,11 @@ def child(map_path: str, method: str, rounds: int) -> None:
     import cv2
     import numba
 
-    from regionflow.regions.danbooregion.skeleton import region_edges, region_skeleton, skeleton_field
+    from regionflow.regions.danbooregion.skeleton import (
+        region_edges,
+        region_skeleton,
+        skeleton_field,
+    )
 
     cv2.setNumThreads(1)
     numba.set_num_threads(1)

@@ -26,8 +26,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.real_images import DEFAULT_FIXTURES, load_real_pairs  # noqa: E402
-from regionflow.regions.synthetic.illustration import illustration_scene  # noqa: E402
 from regionflow.regions.synthetic.cartoons import synthetic_scene  # noqa: E402
+from regionflow.regions.synthetic.illustration import illustration_scene  # noqa: E402
 
 
 def picture_stats(image: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -46,9 +46,9 @@ def _sample_size(rng: np.random.Generator) -> tuple[int, int]:
 
 def make_sample(index: int) -> tuple[np.ndarray, np.ndarray]:
     """Sample `index` of the training set: (image BGR uint8, skeleton target uint8)."""
-    from regionflow.regions.synthetic.illustration import illustration_sample
     from regionflow.regions.danbooregion.skeleton import skeleton_target
     from regionflow.regions.synthetic.cartoons import synthetic_sample
+    from regionflow.regions.synthetic.illustration import illustration_sample
 
     rng = np.random.default_rng((SEED, index))
     if index % 4 == 3:  # a quarter of plain shape pictures keeps the model general

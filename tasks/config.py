@@ -19,7 +19,11 @@ T = TypeVar("T")
 EXPORT_FORMATS = ("labels", "flat", "regions", "coco", "svg")
 BASELINES = ("felzenszwalb", "slic", "watershed")
 PREDICTORS = ("model", "ground_truth", *BASELINES)
-DECODERS = ("simple", "full", "colour")  # regions.danbooregion.decode.DECODERS (a test ties the two)
+DECODERS = (
+    "simple",
+    "full",
+    "colour",
+)  # regions.danbooregion.decode.DECODERS (a test ties the two)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,11 @@ STAGE = "ingest"
 # The code a sample's arrays and manifest row depend on: this module and what it imports from
 # regions/ (labels, quality), and the byte-level validation at the storage edge, which decides
 # what a file's pixels are (stage_code follows regions/ and models/ only, so it is named here).
-STAGE_CODE = ("regionflow.tasks.ingest", "regionflow.storage.validation")
+STAGE_CODE = (
+    "regionflow.tasks.ingest",
+    "regionflow.storage.validation",
+    "regionflow.storage.image_headers",
+)
 
 
 def sample_config_fingerprint(config: IngestConfig) -> str:

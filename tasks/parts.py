@@ -26,6 +26,7 @@ from regionflow.models.parts import (
     run_identity,
     runtime_for,
 )
+from regionflow.regions.danbooregion.labels import region_labels
 from regionflow.regions.parts.coco_instances import (
     category_classes,
     check_document,
@@ -33,7 +34,6 @@ from regionflow.regions.parts.coco_instances import (
     results_for_image,
     validate_image,
 )
-from regionflow.regions.danbooregion.labels import region_labels
 from regionflow.regions.parts.parts_eval import coco_evaluate, snap_to_regions
 from regionflow.regions.parts.parts_synth import PART_CLASSES, synthetic_parts
 from regionflow.storage.checkpoints import read_checkpoint

@@ -1,5 +1,8 @@
 """Cut detection on a vertical webtoon strip: gutter rows → cuts (panels) and floating fragments.
 
+Long because the three modes (ours, seed-rough, seed) share the row statistics and their checks,
+and are kept side by side so they stay comparable.
+
 Everything ``mode="ours"`` needs is a handful of numbers per row (:class:`RowStatistics`), so a
 strip too long to hold in memory can be scanned slice by slice: compute :func:`row_statistics` on
 each placed slice (``regions.comics.strips.StripIndex.place``), :meth:`RowStatistics.concatenate` them,

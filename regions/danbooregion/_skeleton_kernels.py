@@ -1,5 +1,8 @@
 """Numba kernels behind `regions.danbooregion.skeleton`: the fused, temporally blocked Jacobi iteration.
 
+Long because the vector-IR row update, the scalar border path and the group driver share one
+padded row layout and one rounding order; split apart they would drift out of step.
+
 The original DanbooRegion loop runs, 512 times over the whole map::
 
     h = cv2.filter2D(h, cv2.CV_32F, cross / 5)   # reflect-101 border

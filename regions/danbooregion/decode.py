@@ -1,5 +1,8 @@
 """Skeleton (height) map → regions: the DanbooRegion decoders, and the flat-colour rendering.
 
+Long because the three decoders share their checks, the watershed finish and the boundary
+absorption; one module keeps those steps identical for all of them.
+
 Three decoders: `decode_simple` (the seed's: markers from the height, watershed on its normal
 map), `decode_full` (the original's full inference: sharpened, opened markers, watershed on the
 picture) and `decode_colour` (the simple decoder's markers, watershed on the picture: boundaries

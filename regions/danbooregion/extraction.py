@@ -12,7 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from regionflow.regions.danbooregion.baselines import felzenszwalb_regions, slic_regions, watershed_regions
+from regionflow.regions.danbooregion.baselines import (
+    felzenszwalb_regions,
+    slic_regions,
+    watershed_regions,
+)
 from regionflow.regions.danbooregion.coco import coco_annotations, coco_document
 from regionflow.regions.danbooregion.decode import (
     DECODERS,

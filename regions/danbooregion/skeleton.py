@@ -1,5 +1,8 @@
 """Region map → skeleton target: DanbooRegion's learnable height field (REFERENCE.md §1.2).
 
+Long because edges, skeleton, both field solvers and the normal map are one chain sharing
+its argument checks and numba kernels (the Jacobi kernels themselves are in `_skeleton_kernels`).
+
 A region map (one colour per region; colours may repeat) becomes
 
 1. `region_edges`: 1-px boundaries on the upper/left side of every colour change, plus the

@@ -18,7 +18,11 @@ import numpy as np
 from numba import njit
 from scipy import ndimage
 
-from regionflow.regions.danbooregion.region_table import _check_labels, _region_index, region_medians
+from regionflow.regions.danbooregion.region_table import (
+    _check_labels,
+    _region_index,
+    region_medians,
+)
 
 __all__ = ["region_polygons", "svg_document"]
 

@@ -1,5 +1,8 @@
 """Synthetic anime-style illustrations with exact region ground truth (the "illustration" style).
 
+Long because the painter draws a whole scene from one random stream in one order, which keeps a
+seed's picture byte-identical; one module keeps that order in view.
+
 `regions.synthetic.cartoons` draws random shapes; real DanbooRegion pictures look different: one or two
 characters on a light or patterned background, hair made of long tapering strands, faces with
 layered eyes, cloth with folds, **cel shading** (each shape split into a lit tone and one or two

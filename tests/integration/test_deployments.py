@@ -155,7 +155,13 @@ def test_region_export_deployment_run_writes_exports(deployed, export_inputs, tm
     (export,) = (out / "exports").iterdir()
     for page in ("images-page1", "images-page2"):
         files = {p.name for p in (export / page).iterdir()}
-        assert files >= {"skeleton.png", "labels.png", "flat.png", "regions.parquet", "regions.danbooregion.svg"}
+        assert files >= {
+            "skeleton.png",
+            "labels.png",
+            "flat.png",
+            "regions.parquet",
+            "regions.danbooregion.svg",
+        }
         labels = cv2.imread(str(export / page / "labels.png"), cv2.IMREAD_UNCHANGED)
         assert labels.dtype == np.uint16 and labels.shape == (64, 96) and labels.min() >= 1
     assert (out / "reports" / export.name / "report.md").is_file()

@@ -146,7 +146,9 @@ def assert_same_outputs(stage: str, store: Path, reference: Path) -> None:
                 pq.read_table(io.BytesIO((sample / "regions.parquet").read_bytes()))
             )
             assert (mine / "coco.json").read_bytes() == (sample / "coco.json").read_bytes()
-            assert (mine / "regions.danbooregion.svg").read_bytes() == (sample / "regions.danbooregion.svg").read_bytes()
+            assert (mine / "regions.danbooregion.svg").read_bytes() == (
+                sample / "regions.danbooregion.svg"
+            ).read_bytes()
 
 
 @pytest.mark.parametrize("stage", ["ingest", "skeletonize", "train", "extract"])

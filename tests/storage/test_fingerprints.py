@@ -93,7 +93,9 @@ def test_editing_panels_keeps_the_skeleton_key(tmp_path):
     assert skeleton_code(edited) == before
 
 
-@pytest.mark.parametrize("kernel", ["regions/danbooregion/_skeleton_kernels.py", "regions/danbooregion/skeleton.py"])
+@pytest.mark.parametrize(
+    "kernel", ["regions/danbooregion/_skeleton_kernels.py", "regions/danbooregion/skeleton.py"]
+)
 def test_editing_the_skeleton_kernel_changes_the_skeleton_key(tmp_path, kernel):
     before = skeleton_code(copy_of_project(tmp_path / "a"))
     edited = copy_of_project(tmp_path / "b", (kernel, "\nROUNDING = 1  # a changed kernel\n"))
@@ -142,7 +144,9 @@ def test_an_unknown_module_is_an_error(tmp_path):
 def test_comics_keys_follow_their_detectors_not_the_region_model():
     panels = source_closure("regionflow.regions.comics.panels", follow=ALGORITHM_PACKAGES)
     cuts = source_closure(
-        "regionflow.regions.comics.cuts", "regionflow.regions.comics.strips", follow=ALGORITHM_PACKAGES
+        "regionflow.regions.comics.cuts",
+        "regionflow.regions.comics.strips",
+        follow=ALGORITHM_PACKAGES,
     )
     assert "regionflow.regions.comics.panels" in panels and {
         "regionflow.regions.comics.cuts",

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
+from regionflow.storage.image_headers import sniff_format
 from regionflow.storage.validation import (
     ValidationError,
     align_region_map,
     decode_image,
-    sniff_format,
     validate_pair,
 )
 from tests.conftest import DANBOOREGION, read_fixture

@@ -507,7 +507,8 @@ def test_validate_pair(inputs, max_size_mismatch):
     assert all(isinstance(flag, str) and flag for flag in sample.flags)
 
 
-# --- bugs this fuzzing found (now fixed in storage/validation.py and regions/danbooregion/labels.py) -----
+# --- bugs this fuzzing found (now fixed in storage/image_headers.py and
+# regions/danbooregion/labels.py) ---
 
 
 def _tiff_with_duplicate_size_tags(width: int, height: int) -> bytes:

@@ -48,7 +48,9 @@ def run_skeletonize(store: Store, monkeypatch, root) -> dict:
 def test_editing_panels_recomputes_no_skeleton(labelled_store, monkeypatch, tmp_path):
     first = run_skeletonize(labelled_store, monkeypatch, copy_of_project(tmp_path / "a"))
     assert first["computed"] == N
-    panels_fixed = copy_of_project(tmp_path / "b", ("regions/comics/panels.py", "\n# a typo fixed\n"))
+    panels_fixed = copy_of_project(
+        tmp_path / "b", ("regions/comics/panels.py", "\n# a typo fixed\n")
+    )
     again = run_skeletonize(labelled_store, monkeypatch, panels_fixed)
     assert again["computed"] == 0 and again["reused"] == N
     assert again["fingerprint"] == first["fingerprint"]  # the next stage's cache holds too
@@ -60,7 +62,8 @@ def test_editing_the_skeleton_kernel_recomputes_every_skeleton(
     first = run_skeletonize(labelled_store, monkeypatch, copy_of_project(tmp_path / "a"))
     assert first["computed"] == N
     kernel_changed = copy_of_project(
-        tmp_path / "c", ("regions/danbooregion/_skeleton_kernels.py", "\nSTEP = 2  # a changed kernel\n")
+        tmp_path / "c",
+        ("regions/danbooregion/_skeleton_kernels.py", "\nSTEP = 2  # a changed kernel\n"),
     )
     again = run_skeletonize(labelled_store, monkeypatch, kernel_changed)
     assert again["computed"] == N

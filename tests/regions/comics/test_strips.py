@@ -2,7 +2,12 @@ import cv2
 import numpy as np
 import pytest
 
-from regionflow.regions.comics.strips import StripIndex, iter_strip_windows, link_slices, natural_order
+from regionflow.regions.comics.strips import (
+    StripIndex,
+    iter_strip_windows,
+    link_slices,
+    natural_order,
+)
 
 
 def _slice(h: int, w: int, seed: int) -> np.ndarray:

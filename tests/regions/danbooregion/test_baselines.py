@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from regionflow.regions.danbooregion.baselines import felzenszwalb_regions, slic_regions, watershed_regions
+from regionflow.regions.danbooregion.baselines import (
+    felzenszwalb_regions,
+    slic_regions,
+    watershed_regions,
+)
 from regionflow.regions.danbooregion.metrics import region_counts
 
 BASELINES = {

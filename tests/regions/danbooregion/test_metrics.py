@@ -8,13 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from regionflow.regions.danbooregion import metrics
 from regionflow.regions.danbooregion.labels import region_labels
 from regionflow.regions.danbooregion.metrics import (
     DANBOOREGION_SCALES,
     boundary_counts,
     boundary_map,
     boundary_scores,
+    contingency,
     danbooregion_counts,
     danbooregion_edges,
     danbooregion_scores,
@@ -344,7 +344,7 @@ def _reference_region_counts(gt: np.ndarray, pred: np.ndarray) -> dict[str, floa
 @pytest.mark.parametrize("dense_limit", [1 << 25, 0])  # 0 forces the sparse table
 @pytest.mark.parametrize("n_labels", [4, 30])
 def test_region_counts_match_the_definitions(n_labels, dense_limit, monkeypatch):
-    monkeypatch.setattr(metrics, "_DENSE_TABLE_LIMIT", dense_limit)
+    monkeypatch.setattr(contingency, "_DENSE_TABLE_LIMIT", dense_limit)
     rng = np.random.default_rng(n_labels)
     gt = rng.integers(0, n_labels, (12, 15))
     pred = rng.integers(0, 5, (12, 15)) * 1_000_003  # sparse label values

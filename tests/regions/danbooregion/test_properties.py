@@ -24,7 +24,12 @@ from pycocotools import mask as coco_mask
 from scipy import ndimage
 
 from regionflow.regions.danbooregion.coco import coco_annotations
-from regionflow.regions.danbooregion.decode import absorb_boundaries, decode_full, decode_simple, flat_colour
+from regionflow.regions.danbooregion.decode import (
+    absorb_boundaries,
+    decode_full,
+    decode_simple,
+    flat_colour,
+)
 from regionflow.regions.danbooregion.labels import colour_key, region_labels
 from regionflow.regions.danbooregion.metrics import (
     boundary_counts,

@@ -2,7 +2,11 @@ import numpy as np
 import pytest
 
 from regionflow.regions.danbooregion.labels import region_labels
-from regionflow.regions.danbooregion.quality import annotation_quality, region_boundary, unexplained_edges
+from regionflow.regions.danbooregion.quality import (
+    annotation_quality,
+    region_boundary,
+    unexplained_edges,
+)
 from regionflow.regions.synthetic.cartoons import synthetic_scene
 from tests.conftest import read_fixture
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from regionflow.regions.synthetic.illustration import illustration_sample, illustration_scene
 from regionflow.regions.danbooregion.labels import region_labels
 from regionflow.regions.synthetic.cartoons import synthetic_scene
+from regionflow.regions.synthetic.illustration import illustration_sample, illustration_scene
 
 SEEDS = range(4)
 
