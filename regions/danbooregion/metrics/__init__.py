@@ -2,7 +2,7 @@
 
 Per-image functions return raw counts (plain ints/floats); `image_metrics` and its siblings
 tag them as long-format metric rows (one per image, family and scale/threshold/bin: a Parquet
-row each, see "Metric rows" below); reductions turn a list of such rows into scores, with the
+row each, see `rows`); reductions turn a list of such rows into scores, with the
 reduction written out.
 
 Three families:
