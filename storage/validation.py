@@ -10,9 +10,10 @@ The pixels are exactly `cv2.imdecode(data, cv2.IMREAD_COLOR)`: BGR uint8 — gre
 three channels, 16-bit samples reduced to 8 bits (PNG: the high byte; TIFF: rounded), alpha
 dropped, EXIF orientation applied. What was converted is noted in `ImageInfo.flags`.
 
-`validate_pair` checks an image and its region map together (size agreement, a usable
-annotation) and returns what ingest stores, or raises `ValidationError` with the reason that
-goes into the manifest's quarantine column.
+`decode_pair` decodes an image and its region map, or raises `ValidationError` with the reason
+that goes into the manifest's quarantine column. Whether the map fits its image (size agreement,
+a usable annotation) is a question about arrays, answered in `regions.danbooregion.annotation`;
+ingest's `validate_pair` (tasks/ingest.py) asks both.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class ValidatedSample:
     """An image and its region map, ready to store.
 
     image: (H, W, 3) uint8 BGR
-    region_map: (H, W, 3) uint8 BGR aligned to the image, or None (no annotation)
+    region_map: (H, W, 3) uint8 BGR, or None (no annotation); as decoded from `decode_pair`
+        (its own size), aligned to the image once ingest's `validate_pair` has checked it
     flags: quality flags; region-map flags carry a `region_` prefix
     """
 
@@ -156,16 +158,17 @@ def extension_matches(name: str, fmt: str) -> bool:
     return name.lower().endswith(_EXTENSIONS.get(fmt, ()))
 
 
-def validate_pair(
+def decode_pair(
     image_bytes: bytes | bytearray | memoryview,
     region_bytes: bytes | bytearray | memoryview | None,
     *,
     max_pixels: int = MAX_PIXELS,
-    max_size_mismatch: int = 2,
     image_name: str | None = None,
     region_name: str | None = None,
 ) -> ValidatedSample:
-    """Validate an image and its region map (or an image alone) for ingest.
+    """Decode an image and its region map (or an image alone), each refused as `decode_image`
+    refuses a file; the map is returned as decoded (its fit to the image is judged in
+    `regions.danbooregion.annotation`).
 
     Parameters
     ----------
@@ -174,27 +177,19 @@ def validate_pair(
         DanbooRegion test split).
     max_pixels : int
         Decompression-bomb guard for each file (see `decode_image`).
-    max_size_mismatch : int
-        Largest difference in width or height, in pixels, that is repaired: the region map is
-        anchored at the top-left corner, cropped at the right/bottom where it is larger and
-        extended by repeating its last column/row where it is smaller (repeating adds no new
-        colour, so no new region). DanbooRegion has 1-px differences (1820 vs 1821 wide).
     image_name, region_name : str, optional
         File names, only to flag a suffix that does not match the content (`X.image.png`
         holding JPEG data): flag `extension_mismatch` / `region_extension_mismatch`.
 
     Returns
     -------
-    ValidatedSample; flags include `size_mismatch_aligned` when the map was cropped/extended.
+    ValidatedSample; the region map at its own size, its flags prefixed `region_`.
 
     Raises
     ------
     ValidationError: either file fails `decode_image` (reason prefixed "image: " or
-        "region map: "), sizes differ by more than `max_size_mismatch`, or the region map has
-        a single colour (a valid file, but an annotation with nothing to learn).
+        "region map: ").
     """
-    if not isinstance(max_size_mismatch, int | np.integer) or max_size_mismatch < 0:
-        raise ValueError(f"max_size_mismatch: expected an integer >= 0, got {max_size_mismatch!r}")
     image, image_info = _decode_as("image", image_bytes, max_pixels)
     flags = list(image_info.flags)
     if image_name and not extension_matches(image_name, image_info.format):
@@ -206,46 +201,7 @@ def validate_pair(
     flags += [f"region_{f}" for f in region_info.flags]
     if region_name and not extension_matches(region_name, region_info.format):
         flags.append("region_extension_mismatch")
-    (ih, iw), (rh, rw) = image.shape[:2], region.shape[:2]
-    if max(abs(ih - rh), abs(iw - rw)) > max_size_mismatch:
-        raise ValidationError(
-            f"image {iw}×{ih} vs region map {rw}×{rh} differ by more than {max_size_mismatch} px"
-        )
-    if (ih, iw) != (rh, rw):
-        region = align_region_map(region, (ih, iw))
-        flags.append("size_mismatch_aligned")
-    if (region == region[:1, :1]).all():
-        raise ValidationError("region map has a single colour")
     return ValidatedSample(image, region, flags, image_info, region_info)
-
-
-def align_region_map(region_map: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Crop or extend a region map to `shape`, anchored at the top-left corner.
-
-    Parameters
-    ----------
-    region_map : (H, W) or (H, W, C) array
-    shape : (height, width) wanted
-
-    Returns
-    -------
-    A new array of `shape` (+ channels): rows/columns beyond `shape` cropped, missing ones
-    filled by repeating the last row/column. The input is not modified.
-    """
-    height, width = shape
-    if height <= 0 or width <= 0:
-        raise ValueError(f"shape: expected positive (height, width), got {shape!r}")
-    region_map = np.asarray(region_map)
-    if region_map.ndim not in (2, 3) or 0 in region_map.shape[:2]:
-        raise ValueError(
-            f"region_map: expected a non-empty (H, W[, C]) array, got {region_map.shape}"
-        )
-    out = region_map[:height, :width]
-    pad_rows, pad_cols = height - out.shape[0], width - out.shape[1]
-    if pad_rows or pad_cols:
-        pad = [(0, pad_rows), (0, pad_cols)] + [(0, 0)] * (out.ndim - 2)
-        out = np.pad(out, pad, mode="edge")
-    return np.ascontiguousarray(out) if out is not region_map else out.copy()
 
 
 # ---------------------------------------------------------------------------------------------

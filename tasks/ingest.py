@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from prefect import task
 
+from regionflow.regions.danbooregion.annotation import (
+    AnnotationError,
+    check_max_size_mismatch,
+    fit_region_map,
+)
 from regionflow.regions.danbooregion.labels import region_labels
 from regionflow.storage import records as rec
 from regionflow.storage.fingerprints import fingerprint
@@ -13,13 +20,19 @@ from regionflow.storage.reports import write_ingest_report
 from regionflow.storage.samples import remove_sample, write_array
 from regionflow.storage.sources import open_source
 from regionflow.storage.store import Store
+from regionflow.storage.validation import (
+    MAX_PIXELS,
+    ValidatedSample,
+    ValidationError,
+    decode_pair,
+)
 from regionflow.tasks.cluster import dask_client, map_units
 from regionflow.tasks.config import IngestConfig
 from regionflow.tasks.stage import StageProgress, one_thread_kernels, stage_code, stage_logger
 
 STAGE = "ingest"
 # The code a sample's arrays and manifest row depend on: this module and what it imports from
-# regions/ (labels, quality), and the byte-level validation at the storage edge, which decides
+# regions/ (annotation, labels, quality), and the byte-level validation at the storage edge, which decides
 # what a file's pixels are (stage_code follows regions/ and models/ only, so it is named here).
 STAGE_CODE = (
     "regionflow.tasks.ingest",
@@ -39,13 +52,48 @@ def sample_config_fingerprint(config: IngestConfig) -> str:
     )
 
 
+def validate_pair(
+    image_bytes: bytes | bytearray | memoryview,
+    region_bytes: bytes | bytearray | memoryview | None,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_size_mismatch: int = 2,
+    image_name: str | None = None,
+    region_name: str | None = None,
+) -> ValidatedSample:
+    """An image and its region map (or an image alone) checked for ingest: decoded at the
+    storage edge (`storage.validation.decode_pair`), the map fitted to the image
+    (`regions.danbooregion.annotation.fit_region_map`: flag `size_mismatch_aligned`).
+
+    Raises `ValidationError` with the quarantine reason: a file fails `decode_image` (reason
+    prefixed "image: " or "region map: "), sizes differ by more than `max_size_mismatch`, or
+    the region map has a single colour.
+    """
+    check_max_size_mismatch(max_size_mismatch)
+    sample = decode_pair(
+        image_bytes,
+        region_bytes,
+        max_pixels=max_pixels,
+        image_name=image_name,
+        region_name=region_name,
+    )
+    if sample.region_map is None:
+        return sample
+    try:
+        region_map, flags = fit_region_map(
+            sample.region_map, sample.image.shape[:2], max_size_mismatch=max_size_mismatch
+        )
+    except AnnotationError as exc:
+        raise ValidationError(exc.reason) from exc
+    return replace(sample, region_map=region_map, flags=sample.flags + flags)
+
+
 def ingest_one(item: tuple[SampleFiles, str], *, store: Store, config: IngestConfig) -> dict:
     """Validate one sample, write its arrays, and record it (last). Returns its manifest row.
 
     `item` is (the sample's files, the sha256 of their bytes).
     """
     from regionflow.regions.danbooregion.quality import annotation_quality
-    from regionflow.storage.validation import ValidationError, validate_pair
 
     sample, input_sha = item
     one_thread_kernels()

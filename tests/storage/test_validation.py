@@ -1,4 +1,5 @@
-"""decode_image / validate_pair on a bad-file corpus generated here, and on the DanbooRegion pair."""
+"""decode_image / decode_pair on a bad-file corpus generated here (pairs as ingest checks them:
+tests/tasks/test_ingest_validation.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,7 @@ import numpy as np
 import pytest
 
 from regionflow.storage.image_headers import sniff_format
-from regionflow.storage.validation import (
-    ValidationError,
-    align_region_map,
-    decode_image,
-    validate_pair,
-)
-from tests.conftest import DANBOOREGION, read_fixture
+from regionflow.storage.validation import ValidationError, decode_image, decode_pair
 
 RNG = np.random.default_rng(7)
 IMAGE = RNG.integers(0, 256, (40, 60, 3), dtype=np.uint8)
@@ -131,7 +126,7 @@ def test_input_not_modified():
     data = bytearray(encode(".png", IMAGE))
     before = bytes(data)
     decode_image(data)
-    validate_pair(data, bytearray(encode(".png", region_map(40, 60))))
+    decode_pair(data, bytearray(encode(".png", region_map(40, 60))))
     assert bytes(data) == before
 
 
@@ -237,84 +232,15 @@ def test_bad_max_pixels():
         decode_image(encode(".png", IMAGE), max_pixels=0)
 
 
-# --- pairs -----------------------------------------------------------------------------------
+# --- pairs: decoded, not yet fitted ------------------------------------------------------------
 
 
-def test_danbooregion_pair_jpeg_named_png_and_one_pixel_wider_map():
-    image_bytes = (DANBOOREGION / "illustration/X.image.png").read_bytes()
-    region_bytes = (DANBOOREGION / "illustration/X.region.png").read_bytes()
-    sample = validate_pair(
-        image_bytes, region_bytes, image_name="X.image.png", region_name="X.region.png"
+def test_decode_pair_returns_the_map_at_its_own_size_and_prefixes_its_flags():
+    rgba_map = np.dstack([region_map(41, 60), np.full((41, 60), 255, np.uint8)])
+    sample = decode_pair(
+        encode(".jpg", IMAGE), encode(".png", rgba_map), image_name="a.jpg", region_name="a.jpg"
     )
-    assert sample.flags == ["extension_mismatch", "size_mismatch_aligned"]
-    assert sample.image_info.format == "jpeg" and sample.region_info.format == "png"
-    np.testing.assert_array_equal(sample.image, read_fixture("illustration/X.image.png"))
-    full = read_fixture("illustration/X.region.png")
-    assert full.shape == (1024, 1821, 3) and sample.region_map.shape == (1024, 1820, 3)
-    np.testing.assert_array_equal(sample.region_map, full[:, :1820])  # cropped at the right
-
-
-def test_one_pixel_smaller_map_is_extended_by_its_edge():
-    region = region_map(39, 59)
-    sample = validate_pair(encode(".png", IMAGE), encode(".png", region))
-    assert sample.region_map.shape == (40, 60, 3) and "size_mismatch_aligned" in sample.flags
-    np.testing.assert_array_equal(sample.region_map[:39, :59], region)
-    np.testing.assert_array_equal(sample.region_map[39, :59], region[38])
-    np.testing.assert_array_equal(sample.region_map[:, 59], sample.region_map[:, 58])
-
-
-def test_five_pixel_mismatch_refused():
-    with pytest.raises(ValidationError) as info:
-        validate_pair(
-            encode(".png", IMAGE), encode(".png", region_map(40, 65)), max_size_mismatch=2
-        )
-    assert info.value.reason == "image 60×40 vs region map 65×40 differ by more than 2 px"
-    sample = validate_pair(
-        encode(".png", IMAGE), encode(".png", region_map(40, 65)), max_size_mismatch=5
-    )
-    assert sample.region_map.shape == (40, 60, 3)
-
-
-def test_one_colour_region_map_quarantined():
-    flat = np.full((40, 60, 3), 77, np.uint8)
-    with pytest.raises(ValidationError, match="^region map has a single colour$"):
-        validate_pair(encode(".png", IMAGE), encode(".png", flat))
-
-
-def test_region_map_errors_name_the_file_and_flags_are_prefixed():
-    with pytest.raises(ValidationError, match="^region map: empty file"):
-        validate_pair(encode(".png", IMAGE), b"")
-    with pytest.raises(ValidationError, match="^image: not an image"):
-        validate_pair(b"plain text, no pixels", encode(".png", region_map(40, 60)))
-    rgba_map = np.dstack([region_map(40, 60), np.full((40, 60), 255, np.uint8)])
-    sample = validate_pair(
-        encode(".jpg", IMAGE),
-        encode(".png", rgba_map),
-        image_name="a.jpg",
-        region_name="a.region.jpg",
-    )
+    assert sample.region_map.shape == (41, 60, 3)
     assert sample.flags == ["region_alpha_dropped", "region_extension_mismatch"]
-    np.testing.assert_array_equal(sample.region_map, region_map(40, 60))
-
-
-def test_bomb_region_map_refused(no_decoding):
-    with pytest.raises(ValidationError, match="^image: PNG header says 100000×100000"):
-        validate_pair(bomb_png(100_000, 100_000), None)
-
-
-def test_image_without_annotation():
-    sample = validate_pair(encode(".jpg", IMAGE), None, image_name="5.image.jpg")
-    assert sample.region_map is None and sample.region_info is None and sample.flags == []
-
-
-def test_align_region_map_checks_and_does_not_modify():
-    region = region_map(5, 6)
-    before = region.copy()
-    out = align_region_map(region, (5, 6))
-    assert out is not region and np.array_equal(out, region)
-    assert align_region_map(region[..., 0], (7, 4)).shape == (7, 4)
-    np.testing.assert_array_equal(region, before)
-    with pytest.raises(ValueError, match="shape"):
-        align_region_map(region, (0, 3))
-    with pytest.raises(ValueError, match="max_size_mismatch"):
-        validate_pair(encode(".png", IMAGE), None, max_size_mismatch=-1)
+    with pytest.raises(ValidationError, match="^region map: empty file"):
+        decode_pair(encode(".png", IMAGE), b"")

@@ -25,7 +25,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from regionflow.storage.validation import ValidationError, decode_image, validate_pair
+from regionflow.storage.validation import ValidationError, decode_image
+from regionflow.tasks.ingest import validate_pair
 
 MAX_PIXELS = 4096
 TIME_LIMIT_S = 2.0  # a seed decodes in well under 10 ms
