@@ -1,5 +1,8 @@
 """Character parts: torchvision Mask R-CNN with a light backbone, its training and prediction.
 
+Long because the Mask R-CNN model, its training steps and its prediction share one config and
+checkpoint format (as models/train.py does for the region model).
+
 Model = config + backbone (a small GroupNorm ResNet-style body, built without pretrained weights)
 → FPN → torchvision's RPN, RoI heads and mask head, sized down for 128–256 px crops. Nothing is
 downloaded: every torchvision constructor gets its modules passed in.

@@ -1,5 +1,8 @@
 """Training: `train_step`, `train_steps`, `evaluate`, `fit` (torchvision-references style).
 
+Long because the step, evaluation, checkpoint state and resume must agree on one checkpoint
+dict; kept together, exact resume stays checkable in one place.
+
 `fit(config, dataset, checkpoints=...)` resolves the runtime once, builds generator, critic and
 optimisers, resumes from `checkpoints.latest()` when there is one, and runs the remaining steps.
 

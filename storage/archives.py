@@ -1,6 +1,9 @@
 """Safe extraction of dataset archives: zip, tar (.tar, .tar.gz/.tgz, .tar.bz2, .tar.xz) and
 multipart zips (`name.zip.001`, `.002`, … — byte-wise pieces of one zip, as `split` makes them).
 
+Long because zip, damaged-zip recovery and tar members all go through one set of safety checks,
+limits and one atomic publish; kept together so a check added for one format holds for all.
+
 Safety, member by member (a refused member is reported with a reason and the rest extracted):
 
 - names: no absolute paths (`/x`, `C:\\x`), no `..` components, no NUL; `\\` counts as a separator;

@@ -1,6 +1,9 @@
 """Comics on disk: webtoon episodes (folders of numbered slices), comic pages, and what
 `regionflow cuts` / `regionflow panels` write for them.
 
+Long because episodes (strips, cuts) and pages (panels) share the slice and page reading, the
+crop files and the completion records of the two commands.
+
 Layout under the output store::
 
     cuts/<episode>/001.png, 002.png, ...   one crop per cut, top to bottom

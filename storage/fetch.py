@@ -1,5 +1,8 @@
 """Source spec → local directory of raw files: folders, archives, HTTP(S) and fsspec URLs.
 
+Long because folders, archives, resumable HTTP and fsspec URLs share one cache layout and one
+download record (the thing that makes a second call free), which one module keeps consistent.
+
 `materialize(source, cache_dir)` lays out `cache_dir` as
 
     downloads/<file>            complete, verified downloads or copies (+ `<file>.fetch.json`:

@@ -1,4 +1,8 @@
-"""Evaluation reports: `<store>/reports/<eval>/` metrics.parquet, summary.json, report.md, plots."""
+"""Evaluation reports: `<store>/reports/<eval>/` metrics.parquet, summary.json, report.md, plots.
+
+Long because the evaluation, ingest, training and pipeline reports share one way of drawing
+plots and embedding them in markdown.
+"""
 
 from __future__ import annotations
 

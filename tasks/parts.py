@@ -1,5 +1,8 @@
 """Parts stages: ingest COCO instances, train Mask R-CNN, evaluate with COCOeval, predict/export.
 
+Long because the four parts stages share their configs, fingerprints and dataset reading; the
+natural split, if it grows, is one module per stage.
+
 Each task reads through storage, calls models/ or regions/, writes through storage and returns a
 small reference. Stage configs are frozen dataclasses with defaults in code (house rule 4).
 """
