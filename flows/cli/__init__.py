@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from regionflow.flows.cli import comics, files, parts, pipeline, serve
-from regionflow.flows.cli.common import quiet_prefect
+from regionflow.flows.cli.common import quiet_prefect, quiet_temporary_server
 from regionflow.flows.store import StoreLocked
 
 HELP = """\
@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    # Prefect's temporary-server lines only with --verbose, for every command that has it.
+    quiet_temporary_server(getattr(args, "verbose", False))
     try:
         return args.handler(args)
     except (ValueError, FileNotFoundError) as exc:

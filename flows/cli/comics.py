@@ -8,7 +8,6 @@ from regionflow.flows.cli.common import (
     add_export_options,
     add_output_options,
     export_overrides,
-    quiet_temporary_server,
 )
 from regionflow.flows.store import default_store_url
 
@@ -74,7 +73,6 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(comics_flow, inputs, config: dict, args: argparse.Namespace) -> dict:
     """`comics_flow(inputs, ...)` with the store, checkpoint and export options of `args`."""
-    quiet_temporary_server(args.verbose)
     return comics_flow(
         inputs,
         args.output,

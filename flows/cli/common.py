@@ -43,6 +43,13 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
         default=default_store_url(),
         help="where outputs go: a folder or fsspec URL (default: $REGIONFLOW_STORE or ./regionflow-store)",
     )
+    add_verbose_option(parser)
+
+
+def add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print Prefect's temporary-server lines"
+    )
 
 
 def add_output_options(parser: argparse.ArgumentParser, default: str, help: str) -> None:
@@ -55,9 +62,7 @@ def add_output_options(parser: argparse.ArgumentParser, default: str, help: str)
         default=default,
         help=f"{help}; -o/--output are other names for it",
     )
-    parser.add_argument(
-        "--verbose", action="store_true", help="also print Prefect's temporary-server lines"
-    )
+    add_verbose_option(parser)
 
 
 def add_lock_option(parser: argparse.ArgumentParser) -> None:

@@ -15,8 +15,8 @@ from regionflow.flows.cli.common import (
     add_lock_option,
     add_output_options,
     add_store_option,
+    add_verbose_option,
     export_overrides,
-    quiet_temporary_server,
 )
 
 
@@ -84,6 +84,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "(default 2; the 0.0075 × diagonal scores are reported too)",
     )
     extract.add_argument("-o", "--output", required=True, help="output store (folder or URL)")
+    add_verbose_option(extract)
     add_export_options(extract)
     extract.set_defaults(handler=cmd_extract)
 
@@ -231,7 +232,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from regionflow.tasks.evaluate import evaluate_folders
 
-    quiet_temporary_server(args.verbose)
     result = evaluate_folders(
         args.pred_dir, args.gt_dir, args.output, tolerance_px=args.tolerance_px
     )

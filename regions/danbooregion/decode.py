@@ -219,9 +219,7 @@ def decode_simple(height: np.ndarray, *, threshold: int = 100) -> np.ndarray:
     (H, W) int32 labels, consecutive 1..N. No marker at all gives one region.
     """
     height = _check_height(height)
-    _check_threshold(threshold)
-    _, markers = cv2.connectedComponents((height > threshold).view(np.uint8), connectivity=4)
-    return _watershed(normal_map(height), markers)
+    return _watershed(normal_map(height), _markers(height, threshold))
 
 
 def decode_colour(height: np.ndarray, image: np.ndarray, *, threshold: int = 120) -> np.ndarray:
@@ -248,11 +246,16 @@ def decode_colour(height: np.ndarray, image: np.ndarray, *, threshold: int = 120
     """
     height = _check_height(height)
     image = _check_image(image)
-    _check_threshold(threshold)
     if height.shape != image.shape[:2]:
         height = cv2.resize(height, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    return _watershed(image, _markers(height, threshold))
+
+
+def _markers(height: np.ndarray, threshold: int) -> np.ndarray:
+    """The simple and colour decoders' markers: 4-connected components of ``height > threshold``."""
+    _check_threshold(threshold)
     _, markers = cv2.connectedComponents((height > threshold).view(np.uint8), connectivity=4)
-    return _watershed(image, markers)
+    return markers
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:

@@ -22,7 +22,6 @@ def test_help_names_every_command(capsys):
         "demo",
         "run",
         "ingest",
-        "skeletonize",
         "extract",
         "visualize",
         "evaluate",
@@ -125,3 +124,53 @@ def test_evaluate_reproduces_the_paper_metric(tmp_path, capsys):
     assert "AP                   0.68733" in out
     assert "OIS                  0.78368" in out and "ODS                  0.78368" in out
     assert (tmp_path / "eval" / "reports" / "evaluate" / "report.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "quiet"),
+    [
+        (["config"], True),  # a command without --verbose: always quiet
+        (["config", "--set", "train.steps=3"], True),
+    ],
+)
+def test_commands_hide_the_temporary_server_lines(argv, quiet, capsys):
+    import logging
+
+    from regionflow.flows.cli.common import _TemporaryServerLines
+
+    assert main(argv) == 0
+    capsys.readouterr()
+    prefect_logger = logging.getLogger("prefect")
+    hidden = any(isinstance(f, _TemporaryServerLines) for f in prefect_logger.filters)
+    assert hidden == quiet
+    record = logging.LogRecord(
+        "prefect", logging.INFO, "", 0, "Starting temporary server on x", None, None
+    )
+    assert all(f.filter(record) for f in prefect_logger.filters) != quiet
+
+
+def test_verbose_is_offered_by_every_command_that_starts_flows():
+    from regionflow.flows.cli import build_parser
+
+    parser = build_parser()
+    for command in (
+        "demo",
+        "run",
+        "ingest",
+        "extract",
+        "evaluate",
+        "panels",
+        "cuts",
+    ):
+        args = parser.parse_args([command, "--verbose", *_required(command)])
+        assert args.verbose is True, command
+
+
+def _required(command: str) -> list[str]:
+    return {
+        "ingest": ["src"],
+        "extract": ["x.png", "-o", "out"],
+        "evaluate": ["pred", "gt"],
+        "panels": ["p.png"],
+        "cuts": ["s.png"],
+    }.get(command, [])
