@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from regions.comic_synth import GUTTER_KINDS, synth_page, synth_strip
+from regions.comic_synth import GUTTER_KINDS, synth_manga_page, synth_page, synth_strip
 from regions.panel_eval import box_iou
 
 
@@ -75,3 +75,27 @@ def test_bad_options_name_the_argument(kwargs, match):
         synth_strip(0, **kwargs)
     with pytest.raises(ValueError, match=match):
         synth_page(0, **kwargs)
+
+
+def _guillotine(boxes) -> bool:
+    """Whether straight gutters spanning each block split the boxes down to single panels."""
+    if len(boxes) <= 1:
+        return True
+    for axis in (0, 1):
+        lo, hi = boxes[:, axis], boxes[:, axis] + boxes[:, axis + 2]
+        for c in np.unique(hi):
+            first, second = hi <= c, lo >= c
+            if first.any() and second.any() and (first | second).all():
+                return _guillotine(boxes[first]) and _guillotine(boxes[second])
+    return False
+
+
+def test_staggered_pages_have_a_block_no_straight_gutter_crosses():
+    for seed in range(6):
+        page = synth_manga_page(seed, "staggered", direction="rtl" if seed % 2 else "ltr")
+        again = synth_manga_page(seed, "staggered", direction="rtl" if seed % 2 else "ltr")
+        np.testing.assert_array_equal(page.image, again.image)
+        assert _inside(page.panels, page.image.shape) and len(page.panels) >= 5
+        assert not _guillotine(page.panels)
+    # The grid category is cut by straight gutters all the way down.
+    assert _guillotine(synth_manga_page(0, "grid").panels)
