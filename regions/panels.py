@@ -573,6 +573,192 @@ def _split_leaf(
     ]
 
 
+_BRIDGES = (0.025, 0.05, 0.09)  # longest art crossing a gutter, as a fraction of the long side
+
+
+def _bridging_bubbles(bubble: np.ndarray, gutter: np.ndarray) -> np.ndarray:
+    """Bubbles (``bubble`` components) the ``gutter`` touches on two opposite sides (top and
+    bottom, or left and right): a bubble across a gutter. (H, W) bool masks in, (H, W) bool
+    out."""
+    out = np.zeros_like(bubble)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bubble.view(np.uint8), connectivity=8)
+    h, w = bubble.shape
+    for i in range(1, n):
+        bx, by, bw, bh = (int(v) for v in stats[i, :4])
+        wx0, wy0 = max(0, bx - 3), max(0, by - 3)
+        wx1, wy1 = min(w, bx + bw + 3), min(h, by + bh + 3)
+        piece = (labels[wy0:wy1, wx0:wx1] == i).view(np.uint8)
+        ring = cv2.dilate(piece, np.ones((7, 7), np.uint8)).astype(bool) & gutter[wy0:wy1, wx0:wx1]
+        ys, xs = np.nonzero(ring)
+        # Side of the bubble each touching pixel faces (by its direction from the centre).
+        u = (xs + wx0 - bx - bw / 2) / max(bw / 2, 1)
+        v = (ys + wy0 - by - bh / 2) / max(bh / 2, 1)
+        across = (v < -np.abs(u)).any() and (v > np.abs(u)).any()
+        along = (u < -np.abs(v)).any() and (u > np.abs(v)).any()
+        if across or along:
+            out[wy0:wy1, wx0:wx1] |= piece.astype(bool)
+    return out
+
+
+def _walled(filled: np.ndarray, region: np.ndarray, box: np.ndarray) -> bool:
+    """Whether gutter lies just outside each side of ``box`` (x, y, w, h) within ``region``:
+    on one of the two lines past the side, at least 70 % of the cells are not ``filled``. A
+    panel ends at a gutter on every side (bridges block a little of it); a piece of art the
+    closings cut out of a picture has the rest of the picture past its cut."""
+    bx, by, bw, bh = (int(v) for v in box)
+    h, w = filled.shape
+    sides = []
+    for d in (1, 2):
+        sides.append((slice(by, by + bh), bx - d, 0))
+        sides.append((slice(by, by + bh), bx + bw - 1 + d, 0))
+        sides.append((slice(bx, bx + bw), by - d, 1))
+        sides.append((slice(bx, bx + bw), by + bh - 1 + d, 1))
+    ok = [False] * 4
+    for n, (span, at, horizontal) in enumerate(sides):
+        side = n % 4
+        limit = h if horizontal else w
+        if not 0 <= at < limit:
+            ok[side] = True  # the window's edge: the page edge
+            continue
+        cells = (
+            (filled[at, span], region[at, span])
+            if horizontal
+            else (filled[span, at], region[span, at])
+        )
+        if not cells[1].any() or cells[1].mean() < 0.5:
+            ok[side] = True  # past the leaf: its own border
+            continue
+        if 1 - cells[0][cells[1]].mean() >= 0.7:
+            ok[side] = True
+    return all(ok)
+
+
+def _bridged_split(
+    body: np.ndarray,
+    bridges: np.ndarray,
+    leaf: tuple[int, int, int, int],
+    min_piece: float,
+    direction: str,
+    first: int = 0,
+) -> list[tuple[int, int, int, int]] | None:
+    """Second stage for a leaf no gutter line crosses: its panels joined by art over gutters.
+
+    Layouts no straight gutter separates (a pinwheel, staggered rows) leave several panels in
+    one leaf; the contour fallback separates them unless hair, a figure, a leaf or a bubble
+    bridges a gutter. Gutter runs blocked for less than a bridge length (closings of the
+    non-content mask with horizontal and vertical lines, over the leaf and the margin around
+    it; the page edge closes nothing) cut the bridges; the content left in the leaf falls into
+    pieces. A split is taken only when every piece of a panel's size is panel-like (fills
+    85 % of its box: frames are rectangles, frameless art on the gutter colour is not) and
+    the pieces hold most of the content. ``body`` (H, W) bool is the page's content with the
+    bubbles that cross no gutter; ``bridges`` (H, W) bool the bubbles across gutters (barriers
+    like the gutter, but no hole in the panels they overlap). A leaf its body fills leaves no
+    room for a gutter and is not searched. Bridge lengths ``_BRIDGES[first:]`` go from short to long: the shortest that
+    splits wins (a long closing also cuts a panel between a bubble and its edge), and each
+    piece large enough for two panels is split again with the longer ones, its bubbles then
+    counting as content. Runs on maps of at
+    most ``_WORK_SIZE`` pixels (a 2 px gutter stays a fifth of a work pixel); the pieces'
+    boxes are refined at full resolution.
+    """
+    x0, y0, x1, y1 = leaf
+    area = (x1 - x0) * (y1 - y0)
+    inside = np.count_nonzero(body[y0:y1, x0:x1]) + np.count_nonzero(bridges[y0:y1, x0:x1])
+    if inside >= 0.985 * area:
+        return None  # no room for a gutter: one panel
+    H, W = body.shape
+    long_side = max(H, W)
+    scale = min(1.0, _WORK_SIZE / long_side)
+    # The leaf and what lies around it (a gutter ends past the leaf's edge, in the margin),
+    # within the longest bridge; the page edge itself closes nothing.
+    m = int(np.ceil(_BRIDGES[-1] * long_side)) + 2
+    wx0, wy0, wx1, wy1 = max(0, x0 - m), max(0, y0 - m), min(W, x1 + m), min(H, y1 + m)
+    full_body, full_bridges = body, bridges
+    body = body[wy0:wy1, wx0:wx1]
+    bridges = bridges[wy0:wy1, wx0:wx1]
+    if first > 0:
+        # A piece's bubbles are its own (the first split had those across gutters).
+        body, bridges = body | bridges, np.zeros_like(bridges)
+    in_leaf = np.zeros(body.shape, bool)
+    in_leaf[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0] = True
+    h, w = body.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if scale < 1:
+        full = cv2.resize(body.view(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA)
+        filled = full >= 204  # a cell a fifth gutter is gutter: thin gutters survive
+        neutral = cv2.resize(bridges.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        leaf_cells = cv2.resize(in_leaf.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    else:
+        filled, neutral, leaf_cells = body, bridges, in_leaf
+    total = float(np.count_nonzero(filled & leaf_cells))
+    open_ = (~filled).view(np.uint8)
+    body &= in_leaf
+    min_area = min_piece * scale * scale
+    best: list[tuple[int, ...]] | None = None
+    best_labels = None
+    found = None
+    for j in range(first, len(_BRIDGES)):
+        k = 2 * max(2, round(_BRIDGES[j] * long_side * scale / 2)) + 1
+        padded = cv2.copyMakeBorder(open_, k, k, k, k, cv2.BORDER_CONSTANT, value=0)
+        closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8))
+        closed |= cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
+        kept = ((closed[k:-k, k:-k] == 0) & leaf_cells).view(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(kept, connectivity=4)
+        big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
+        if len(big) < 2:
+            continue
+        if sum(float(stats[i, cv2.CC_STAT_AREA]) for i in big) < 0.75 * total:
+            continue
+        # A bubble across the gutter is no hole in the panels it overlaps.
+        if any(
+            stats[i, cv2.CC_STAT_AREA] + np.count_nonzero(neutral[by : by + bh, bx : bx + bw])
+            < 0.85 * bw * bh
+            for i in big
+            for bx, by, bw, bh in [stats[i, :4]]
+        ):
+            continue
+        if not all(_walled(filled, leaf_cells, stats[i, :4]) for i in big):
+            continue
+        best, best_labels = [tuple(int(v) for v in stats[i, :4]) + (i,) for i in big], labels
+        found = j
+        break
+    if best is None or best_labels is None:
+        return None
+    boxes = []
+    reach = int(np.ceil(1 / scale)) if scale < 1 else 0  # cell rounding
+    grow = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    for bx, by, bw, bh, i in best:
+        # Full-resolution window of the piece, its content under the (grown) piece mask.
+        fx0, fy0 = max(0, int(bx / scale) - reach), max(0, int(by / scale) - reach)
+        fx1, fy1 = (
+            min(w, int(np.ceil((bx + bw) / scale)) + reach),
+            min(h, int(np.ceil((by + bh) / scale)) + reach),
+        )
+        cy = np.minimum(((np.arange(fy0, fy1) + 0.5) * scale).astype(int), best_labels.shape[0] - 1)
+        cx = np.minimum(((np.arange(fx0, fx1) + 0.5) * scale).astype(int), best_labels.shape[1] - 1)
+        piece = (best_labels[cy][:, cx] == i).view(np.uint8)
+        inside = cv2.dilate(piece, grow).astype(bool) & body[fy0:fy1, fx0:fx1]
+        rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+        if rows.size == 0:
+            return None
+        boxes.append(
+            (
+                fx0 + int(cols[0]),
+                fy0 + int(rows[0]),
+                int(cols[-1] - cols[0]) + 1,
+                int(rows[-1] - rows[0]) + 1,
+            )
+        )
+    out = []
+    for bx, by, bw, bh in boxes:
+        piece = (wx0 + bx, wy0 + by, wx0 + bx + bw, wy0 + by + bh)
+        again = None
+        if bw * bh >= 3 * min_piece and found is not None and found + 1 < len(_BRIDGES):
+            again = _bridged_split(full_body, full_bridges, piece, min_piece, direction, found + 1)
+        out.extend(again or [piece])
+    order = reading_order([(a, b, c - a, d - b) for a, b, c, d in out], direction=direction)  # type: ignore[arg-type]
+    return [out[i] for i in order]
+
+
 def _work_maps(
     page: np.ndarray, content: np.ndarray, bubble: np.ndarray, scale: float
 ) -> tuple[np.ndarray, ...]:
@@ -716,6 +902,7 @@ def detect_panels(
     _cut_region(maps, np.ones(con.shape, bool), 0, 0, direction, False, leaves)
     holes = _framed_holes(ink, 2 * maps.min_area) if insets else []
     solid = content | bubble
+    bridges = body = None  # bubbles across gutters, and the rest: for the second stage
     panels: list[Panel] = []
     for leaf in leaves:
         shaped = _leaf_panel(leaf, content, scale)
@@ -736,6 +923,13 @@ def detect_panels(
         pieces = None
         if fallback and polygon is None:
             pieces = _split_leaf(solid, (x0, y0, x1, y1), min_panel_area, direction)
+            if pieces is None and (x1 - x0) * (y1 - y0) >= 3 * min_panel_area:
+                if bridges is None:
+                    # Only a bubble across a gutter bridges panels; one inside a panel, even
+                    # touching its edge, is the panel's: content for the second stage.
+                    bridges = _bridging_bubbles(bubble, ~solid)
+                    body = content | (bubble & ~bridges)
+                pieces = _bridged_split(body, bridges, (x0, y0, x1, y1), min_panel_area, direction)
         if pieces is None:
             panels.append(Panel(x0, y0, x1 - x0, y1 - y0, "cut", 1.0, polygon))
         else:

@@ -304,3 +304,78 @@ def test_no_panel_reported_twice_on_frameless_pages():
         iou = box_iou([p.box for p in found], [p.box for p in found])
         np.fill_diagonal(iou, 0)
         assert iou.max() < 0.5, seed
+
+
+def _pinwheel(page):
+    """Five framed panels turning around a centre one: no straight gutter crosses the page."""
+    boxes = [
+        (20, 20, 190, 130),  # top
+        (200, 20, 280, 260),  # right
+        (90, 270, 280, 380),  # bottom
+        (20, 140, 80, 380),  # left
+        (90, 140, 190, 260),  # centre
+    ]
+    fills = [(90, 160, 40), (200, 120, 60), (60, 60, 160), (230, 230, 230), (120, 200, 200)]
+    for box, fill in zip(boxes, fills, strict=True):
+        _framed(page, *box, fill)
+    return [(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]
+
+
+@pytest.mark.parametrize("direction", ["ltr", "rtl"])
+def test_pinwheel_with_art_across_its_gutters_splits_into_its_panels(direction):
+    page = _page()
+    truth = _pinwheel(page)
+    # Hair across the gutter between top and right, a leaf on the one between centre and bottom.
+    cv2.line(page, (175, 60), (215, 85), (15, 15, 15), 2, cv2.LINE_AA)
+    cv2.ellipse(page, (140, 265), (9, 5), 20, 0, 360, (40, 40, 40), -1)
+    before = page.copy()
+    found = detect_panels(page, direction=direction)
+    np.testing.assert_array_equal(page, before)
+    order = reading_order(truth, direction=direction)
+    scores = evaluate_panels([found], [[truth[i] for i in order]])
+    assert scores["f1"] == 1.0 and scores["reading_order"] == 1.0
+    for p in found:
+        t = max(truth, key=lambda b: box_iou([p.box], [b])[0, 0])
+        assert max(abs(a - b) for a, b in zip(p.box, t, strict=True)) <= 3
+
+
+def test_bridged_split_keeps_frameless_art_whole():
+    # Frameless art on the gutter colour is no rectangle: a figure whose arm reaches across
+    # the gap to another figure stays one panel rather than falling into blobs.
+    page = _page()
+    cv2.ellipse(page, (100, 200), (60, 120), 0, 0, 360, (60, 60, 60), -1)
+    cv2.ellipse(page, (220, 200), (50, 100), 0, 0, 360, (90, 90, 90), -1)
+    cv2.line(page, (150, 150), (180, 150), (20, 20, 20), 3)
+    found = detect_panels(page)
+    assert len(found) == 1
+
+
+def test_only_bubbles_across_a_gutter_bridge_panels():
+    from regions.panels import _bridging_bubbles
+
+    gutter = np.zeros((100, 100), bool)
+    gutter[:, 45:55] = True  # a vertical gutter
+    gutter[:5, :] = True  # the top margin
+    bubble = np.zeros_like(gutter)
+    bubble[40:60, 35:65] = True  # across the gutter: gutter above and below it
+    bubble[6:20, 5:30] = True  # inside the left panel, touching the top margin
+    gutter &= ~bubble
+    before = (gutter.copy(), bubble.copy())
+    bridging = _bridging_bubbles(bubble, gutter)
+    assert bridging[50, 50] and not bridging[10, 10]
+    np.testing.assert_array_equal(gutter, before[0])
+    np.testing.assert_array_equal(bubble, before[1])
+
+
+def test_pinwheel_with_a_bubble_across_a_gutter_splits_but_a_bubble_inside_does_not():
+    page = _page()
+    truth = _pinwheel(page)
+    # A bubble across the gutter between centre and right panel bridges them; another inside
+    # the bottom panel reaches close to its frame: it is the panel's and splits nothing.
+    for centre, axes in (((195, 200), (30, 24)), ((185, 290), (80, 12))):
+        cv2.ellipse(page, centre, axes, 0, 0, 360, (255, 255, 255), -1)
+        cv2.ellipse(page, centre, axes, 0, 0, 360, (0, 0, 0), 2)
+    found = detect_panels(page, direction="rtl")
+    order = reading_order(truth, direction="rtl")
+    scores = evaluate_panels([found], [[truth[i] for i in order]])
+    assert scores["f1"] == 1.0 and len(found) == 5
