@@ -283,6 +283,8 @@ class _Maps:
     min_run: int  # fewest neighbouring gutter lines
     ink_width: int  # thickest frame line a frame-line split accepts, work pixels
     frame_lines: bool
+    framed: np.ndarray | None = None  # content inside closed frames (panels that may overlap)
+    overlap_cuts: list | None = None  # cuts made across such a panel (filled by the cuts)
     edge: float = 0.5  # largest gutter share of the lines just past a gutter's edges
 
 
@@ -317,14 +319,18 @@ def _line_sums(planes: list[np.ndarray], slope: float) -> tuple[np.ndarray, floa
 
 def _best_cut(
     planes: list[np.ndarray], maps: _Maps, slopes: Sequence[float], *, ink: bool = False
-) -> tuple[tuple, float, float] | None:
-    """Best cut of a region along near-horizontal lines: ``(key, slope, offset)`` or None.
+) -> tuple[tuple, float, float, bool] | None:
+    """Best cut of a region along near-horizontal lines: ``(key, slope, offset, overlapped)``
+    or None (``overlapped``: the line crosses a panel drawn over the gutter).
 
     ``planes`` are (h, w) float32: the region mask, then bubble and content fractions (each
-    multiplied by the mask), then for ``ink`` the dark-line fraction. A line
-    ``y - slope·x = offset`` separates when at least ``maps.threshold`` of its non-bubble
-    pixels are gutter (for ``ink``: 70 % dark, in a band no thicker than a frame line), it
-    crosses most of the region, and both sides keep a panel's worth of content.
+    multiplied by the mask), then for ``ink`` the dark-line fraction, else optionally the
+    content inside closed frames. A line ``y - slope·x = offset`` separates when at least
+    ``maps.threshold`` of its non-bubble pixels are gutter (for ``ink``: 70 % dark, in a band
+    no thicker than a frame line), it crosses most of the region, and both sides keep a
+    panel's worth of content. A panel overlapping a gutter (a closed frame drawn across it)
+    does not block a straight line when at least half the line is gutter and both of its
+    ends are: such cuts rank below clean ones.
     """
     h, w = planes[0].shape
     total = float(planes[2].sum())
@@ -338,6 +344,13 @@ def _best_cut(
         usable = count - bub
         frac = np.where((usable > 0.5) & (bub <= 0.5 * count), sep / np.maximum(usable, 1e-6), 0.0)
         ok = (frac >= threshold) & (count >= min_len)
+        over = np.zeros_like(ok)
+        if not ink and len(planes) > 3 and slope == 0:
+            framed = sums[:, 3]
+            rest = np.maximum(usable - framed, 1e-6)
+            over = (framed >= 0.1 * count) & (sep >= 0.5 * count) & (sep / rest >= threshold)
+            over &= ~ok & (count >= min_len)
+            ok = ok | over
         if not ok.any():
             continue
         before = np.cumsum(con)
@@ -365,10 +378,32 @@ def _best_cut(
             if min(c_before, c_after) < maps.min_area * (2 if ink else 1):
                 continue
             peak = float(frac[a : b + 1].max())
+            overlapped = bool(over[a : b + 1].any())
+            if overlapped:
+                if not _gutter_ends(planes, slope, lo + (a + b + 1) / 2):
+                    continue  # the frame ends the line: a panel of the layout, no overlap
+                peak = 0.8  # below any clean gutter
             key = (int(peak * 20), b - a + 1, -abs(slope))
             if best is None or key > best[0]:
-                best = (key, slope, lo + (a + b + 1) / 2)
+                best = (key, slope, lo + (a + b + 1) / 2, overlapped)
     return best
+
+
+def _gutter_ends(planes: list[np.ndarray], slope: float, offset: float) -> bool:
+    """Whether the line ``y - slope·x = offset`` is gutter (neither bubble nor content) over
+    the first and the last 15 % of its run through the region mask ``planes[0]``."""
+    h, w = planes[0].shape
+    xs = np.arange(w)
+    ys = np.round(offset + slope * xs).astype(int)
+    keep = (ys >= 0) & (ys < h)
+    xs, ys = xs[keep], ys[keep]
+    inside = planes[0][ys, xs] > 0.5
+    xs, ys = xs[inside], ys[inside]
+    if xs.size < 10:
+        return False
+    gutter = planes[0][ys, xs] - planes[1][ys, xs] - planes[2][ys, xs]
+    k = max(2, int(0.15 * xs.size))
+    return float(gutter[:k].mean()) >= 0.5 and float(gutter[-k:].mean()) >= 0.5
 
 
 def _cut_region(
@@ -402,6 +437,8 @@ def _cut_region(
     win = (slice(y0, y0 + h), slice(x0, x0 + w))
     m = mask.astype(np.float32)
     planes = [m, maps.bubble[win] * m, maps.content[win] * m]
+    if maps.framed is not None and maps.framed[win].any():
+        planes.append(maps.framed[win] * m)
     transposed = [np.ascontiguousarray(p.T) for p in planes]
     found = None  # (vertical, (key, slope, offset)); keys rank cleanness, then horizontal
     # No line can pass when the region holds too little gutter for one (a framed panel).
@@ -419,7 +456,10 @@ def _cut_region(
             break  # a clean straight gutter: no slanted line can do better
     ink = maps.ink[win] * m if maps.frame_lines and found is None else None
     if ink is not None and float(ink.sum()) >= 0.6 * min(h, w):
-        for vertical, ps in ((False, [*planes, ink]), (True, [*transposed, ink.T.copy()])):
+        for vertical, ps in (
+            (False, [*planes[:3], ink]),
+            (True, [*transposed[:3], ink.T.copy()]),
+        ):
             cut = _best_cut(ps, maps, _SLOPES[:7], ink=True)
             cut = None if cut is None else ((cut[0][0], not vertical, *cut[0][1:]), *cut[1:])
             if cut is not None and (found is None or cut[0] > found[1][0]):
@@ -427,7 +467,9 @@ def _cut_region(
     if found is None:
         leaves.append((x0, y0, mask, slanted))
         return
-    vertical, (_, slope, offset) = found
+    vertical, (_, slope, offset, overlapped) = found
+    if overlapped and maps.overlap_cuts is not None:
+        maps.overlap_cuts.append((vertical, x0, y0, w, h, offset))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     along, across = (xx, yy) if vertical else (yy, xx)
     first = along - slope * across < offset
@@ -887,6 +929,16 @@ def detect_panels(
         content &= keep[labels]  # a lookup, much cheaper than np.isin at full resolution
     scale = min(1.0, _WORK_SIZE / max(h, w))
     sep, bub, con, ink = _work_maps(page, content, bubble, scale)
+    holes = _framed_holes(ink, min_panel_area * scale * scale) if insets else []
+    framed = None
+    if holes:
+        # Content inside closed frames (their interiors: a gutter line between two frames
+        # passes none).
+        framed = np.zeros_like(con)
+        for hx, hy, hw, hh, _ in holes:
+            if hw * hh <= 0.25 * con.size:
+                framed[hy : hy + hh, hx : hx + hw] = 1
+        framed *= con
     maps = _Maps(
         sep=sep,
         bubble=bub,
@@ -897,10 +949,18 @@ def detect_panels(
         min_run=max(1, round(min_gutter * scale)),
         ink_width=max(3, round(0.012 * max(h, w) * scale)),
         frame_lines=frame_lines,
+        framed=framed,
+        overlap_cuts=[],
     )
     leaves: list[tuple[int, int, np.ndarray, bool]] = []
     _cut_region(maps, np.ones(con.shape, bool), 0, 0, direction, False, leaves)
-    holes = _framed_holes(ink, 2 * maps.min_area) if insets else []
+    limit = max(2, round(0.012 * max(h, w)))
+    overlays = _overlays(holes, maps.overlap_cuts or [], content, scale, limit)
+    if overlays:
+        # The panels under an overlapping one end where it covers them.
+        content = content.copy()
+        for x, y, bw, bh in overlays:
+            content[max(0, y - limit) : y + bh + limit, max(0, x - limit) : x + bw + limit] = False
     solid = content | bubble
     bridges = body = None  # bubbles across gutters, and the rest: for the second stage
     panels: list[Panel] = []
@@ -912,7 +972,6 @@ def detect_panels(
         if (x1 - x0) * (y1 - y0) < min_panel_area:
             continue
         inner = _holes_in(holes, (x0, y0, x1, y1), scale, direction)
-        limit = max(2, round(0.012 * max(h, w)))
         if inner is not None and inner[1]:
             # Frames tile the leaf: panels split only by frame lines, or joined by art.
             for b in inner[0]:
@@ -940,7 +999,40 @@ def detect_panels(
                 # A framed panel the contour fallback already split off is no inset of it.
                 if pieces is None or all(_iou(box, p) < 0.5 for p in pieces):
                     panels.append(Panel(*box, "inset", 0.7))
+    for box in overlays:
+        # Read before the first panel starting below its centre (the next row).
+        cy = box[1] + box[3] / 2
+        at = next((i for i, p in enumerate(panels) if p.y >= cy), len(panels))
+        panels.insert(at, Panel(*box, "inset", 0.7))
     return panels
+
+
+def _overlays(
+    holes: list[tuple[int, int, int, int, float]],
+    cuts: list[tuple[bool, int, int, int, int, float]],
+    content: np.ndarray,
+    scale: float,
+    limit: int,
+) -> list[tuple[int, int, int, int]]:
+    """Closed frames a cut crossed (through their middle half) as panels drawn over a gutter (``cuts``: ``(vertical,
+    x0, y0, w, h, offset)`` of each such straight cut in work pixels). Full-resolution
+    ``(x, y, w, h)`` boxes grown over their frame."""
+    out = []
+    H, W = content.shape
+    for hx, hy, hw, hh, _ in holes:
+        for vertical, x0, y0, w, h, offset in cuts:
+            if vertical:
+                at, lo, hi, a0, a1 = x0 + offset, y0, y0 + h, hx, hx + hw
+                b0, b1 = hy, hy + hh
+            else:
+                at, lo, hi, a0, a1 = y0 + offset, x0, x0 + w, hy, hy + hh
+                b0, b1 = hx, hx + hw
+            # Across its middle half: a panel drawn over a gutter straddles it.
+            if a0 + 0.25 * (a1 - a0) < at < a1 - 0.25 * (a1 - a0) and b0 < hi and lo < b1:
+                b = (round(hx / scale), round(hy / scale), round(hw / scale), round(hh / scale))
+                out.append(_grow_to_frame(content, b, (0, 0, W, H), limit))
+                break
+    return out
 
 
 def _iou(box: tuple[int, int, int, int], corners: tuple[int, int, int, int]) -> float:

@@ -379,3 +379,32 @@ def test_pinwheel_with_a_bubble_across_a_gutter_splits_but_a_bubble_inside_does_
     order = reading_order(truth, direction="rtl")
     scores = evaluate_panels([found], [[truth[i] for i in order]])
     assert scores["f1"] == 1.0 and len(found) == 5
+
+
+@pytest.mark.parametrize("direction", ["ltr", "rtl"])
+def test_panel_overlapping_a_gutter_is_its_own_panel(direction):
+    # A framed panel drawn across the gutter between two rows (white border, over both) blocks
+    # 40 % of that gutter: the rows stay apart and the overlapping panel reads after the upper.
+    page = _page()
+    _framed(page, 20, 20, 280, 180, (200, 120, 60))
+    _framed(page, 20, 190, 280, 380, (60, 60, 160))
+    cv2.rectangle(page, (96, 126), (203, 243), (255, 255, 255), -1)
+    _framed(page, 100, 130, 200, 240, (90, 160, 40))
+    found = detect_panels(page, direction=direction)
+    truth = [(20, 20, 260, 160), (100, 130, 100, 110), (20, 190, 260, 190)]
+    scores = evaluate_panels([found], [truth])
+    assert scores["f1"] == 1.0 and scores["reading_order"] == 1.0
+    assert [p.source for p in found] == ["cut", "inset", "cut"]
+    for p, t in zip(found, truth, strict=True):
+        assert max(abs(a - b) for a, b in zip(p.box, t, strict=True)) <= 3
+
+
+def test_a_frame_ending_a_gutter_is_no_overlap():
+    # A tall panel on the left, two stacked on the right: the right gutter runs into the tall
+    # panel's frame, which must not be cut as if it lay across the gutter.
+    page = _page()
+    truth = [(20, 20, 130, 360), (160, 20, 120, 170), (160, 200, 120, 180)]
+    for x, y, w, h in truth:
+        _framed(page, x, y, x + w, y + h)
+    found = detect_panels(page)
+    assert evaluate_panels([found], [truth])["f1"] == 1.0 and len(found) == 3
