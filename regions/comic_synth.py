@@ -561,6 +561,7 @@ PAGE_CATEGORIES: tuple[str, ...] = (
     "dark",
     "frameless",
     "staggered",
+    "overlap",
 )
 
 
@@ -763,7 +764,9 @@ def synth_manga_page(
     across a gutter), ``bubble_cross`` (bubbles bridging gutters), ``dark`` (dark panels on a
     black gutter), ``frameless`` (panels without frame whose background is the gutter's colour:
     their box is the art drawn), ``staggered`` (a pinwheel block no straight gutter crosses,
-    hair, a figure or a leaf across its gutters on most pages, one page edge bled on some).
+    hair, a figure or a leaf across its gutters on most pages, one page edge bled on some),
+    ``overlap`` (one or two framed panels drawn across a row gutter, over the panels above
+    and below it; read before the row under it).
     Most pages are grey (printed manga) with screen tones, gutter
     widths and grey levels vary, and most go through JPEG.
 
@@ -862,6 +865,8 @@ def synth_manga_page(
         # No layout order to follow: rows of the boxes as a reader groups them.
         order = reading_order(boxes, direction=direction)
         boxes, kinds = [boxes[i] for i in order], [kinds[i] for i in order]
+    if category == "overlap":
+        _overlap_panels(rng, canvas, boxes, kinds, width, height, gap)
     bubble_boxes, bubble_kinds = [], []
     crossed = category == "art_cross" or (category == "staggered" and rng.random() < 0.75)
     if crossed or category == "bubble_cross":
@@ -895,6 +900,61 @@ def synth_manga_page(
         gutter="black" if gutter_level == 0 else "white",
         direction=direction,
         jpeg_quality=q,
+    )
+
+
+def _overlap_panels(
+    rng: np.random.Generator,
+    canvas: np.ndarray,
+    boxes: list,
+    kinds: list,
+    width: int,
+    height: int,
+    gap: int,
+) -> None:
+    """Framed panels drawn across the gutter between two panels stacked one above the other,
+    with a white border; each is inserted in ``boxes`` before the first panel starting below
+    its centre. The panels under it keep their boxes (their corners stay visible)."""
+    pairs = [
+        (i, j)
+        for i in range(len(boxes))
+        for j in range(len(boxes))
+        if i != j
+        and 0 <= boxes[j][1] - (boxes[i][1] + boxes[i][3]) <= 3 * gap + 8
+        and min(boxes[i][0] + boxes[i][2], boxes[j][0] + boxes[j][2])
+        - max(boxes[i][0], boxes[j][0])
+        > 0.2 * width
+    ]
+    rng.shuffle(pairs)
+    placed: list[tuple[int, int, int, int]] = []
+    wanted = int(rng.integers(1, 3))
+    for a, b in [(boxes[i], boxes[j]) for i, j in pairs]:
+        if len(placed) == wanted:
+            break
+        lo = max(a[0], b[0])
+        hi = min(a[0] + a[2], b[0] + b[2])
+        ow = int((hi - lo) * rng.uniform(0.3, 0.5))
+        oh = int(min(a[3], b[3]) * rng.uniform(0.6, 0.9))
+        ox = int(rng.integers(lo + 12, max(lo + 13, hi - ow - 12)))
+        oy = (a[1] + a[3] + b[1]) // 2 - oh // 2
+        box = (ox, oy, ow, oh)
+        if ow < 40 or oh < 40 or any(_neighbours(box, p, 0) or _overlaps(box, p) for p in placed):
+            continue
+        cv2.rectangle(canvas, (ox - 5, oy - 5), (ox + ow + 4, oy + oh + 4), (255, 255, 255), -1)
+        quad = np.array([[ox, oy], [ox + ow, oy], [ox + ow, oy + oh], [ox, oy + oh]], float)
+        drawn = _render_panel(rng, canvas, quad, background=(255, 255, 255), frame=3)
+        if drawn is None:
+            continue
+        placed.append(drawn)
+        centre = drawn[1] + drawn[3] / 2
+        at = next((k for k, p in enumerate(boxes) if p[1] >= centre), len(boxes))
+        boxes.insert(at, drawn)
+        kinds.insert(at, "overlap")
+
+
+def _overlaps(a, b) -> bool:
+    return min(a[0] + a[2], b[0] + b[2]) > max(a[0], b[0]) and min(a[1] + a[3], b[1] + b[3]) > max(
+        a[1], b[1]
     )
 
 

@@ -99,3 +99,17 @@ def test_staggered_pages_have_a_block_no_straight_gutter_crosses():
         assert not _guillotine(page.panels)
     # The grid category is cut by straight gutters all the way down.
     assert _guillotine(synth_manga_page(0, "grid").panels)
+
+
+def test_overlap_pages_draw_a_panel_across_a_row_gutter():
+    for seed in range(4):
+        page = synth_manga_page(seed, "overlap")
+        again = synth_manga_page(seed, "overlap")
+        np.testing.assert_array_equal(page.image, again.image)
+        assert _inside(page.panels, page.image.shape)
+        over = [b for b, k in zip(page.panels, page.panel_kinds, strict=True) if k == "overlap"]
+        assert over
+        for box in over:
+            # Over two other panels: its box overlaps at least two of theirs.
+            others = [b for b in page.panels if not np.array_equal(b, box)]
+            assert (box_iou([box], others) > 0).sum() >= 2
