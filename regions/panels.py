@@ -284,7 +284,7 @@ class _Maps:
     ink_width: int  # thickest frame line a frame-line split accepts, work pixels
     frame_lines: bool
     framed: np.ndarray | None = None  # content inside closed frames (panels that may overlap)
-    overlap_cuts: list | None = None  # cuts made across such a panel (filled by the cuts)
+    overlap_cuts: list | None = None  # straight cuts made (filled by the cuts)
     edge: float = 0.5  # largest gutter share of the lines just past a gutter's edges
 
 
@@ -468,7 +468,7 @@ def _cut_region(
         leaves.append((x0, y0, mask, slanted))
         return
     vertical, (_, slope, offset, overlapped) = found
-    if overlapped and maps.overlap_cuts is not None:
+    if slope == 0 and maps.overlap_cuts is not None:
         maps.overlap_cuts.append((vertical, x0, y0, w, h, offset))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     along, across = (xx, yy) if vertical else (yy, xx)
@@ -1014,9 +1014,9 @@ def _overlays(
     scale: float,
     limit: int,
 ) -> list[tuple[int, int, int, int]]:
-    """Closed frames a cut crossed (through their middle half) as panels drawn over a gutter (``cuts``: ``(vertical,
-    x0, y0, w, h, offset)`` of each such straight cut in work pixels). Full-resolution
-    ``(x, y, w, h)`` boxes grown over their frame."""
+    """Closed frames a cut crossed (through their middle half) as panels drawn over a gutter
+    (``cuts``: ``(vertical, x0, y0, w, h, offset)`` of each straight cut in work pixels).
+    Full-resolution ``(x, y, w, h)`` boxes grown over their frame."""
     out = []
     H, W = content.shape
     for hx, hy, hw, hh, _ in holes:
