@@ -955,7 +955,7 @@ def detect_panels(
     leaves: list[tuple[int, int, np.ndarray, bool]] = []
     _cut_region(maps, np.ones(con.shape, bool), 0, 0, direction, False, leaves)
     limit = max(2, round(0.012 * max(h, w)))
-    overlays = _overlays(holes, maps.overlap_cuts or [], content, scale, limit)
+    overlays = _overlays(holes, maps.overlap_cuts or [], content, scale, limit, con, maps.min_area)
     if overlays:
         # The panels under an overlapping one end where it covers them.
         content = content.copy()
@@ -1013,13 +1013,37 @@ def _overlays(
     content: np.ndarray,
     scale: float,
     limit: int,
+    work_content: np.ndarray,
+    min_area: float,
 ) -> list[tuple[int, int, int, int]]:
-    """Closed frames a cut crossed (through their middle half) as panels drawn over a gutter
-    (``cuts``: ``(vertical, x0, y0, w, h, offset)`` of each straight cut in work pixels).
-    Full-resolution ``(x, y, w, h)`` boxes grown over their frame."""
-    out = []
+    """Panels drawn over a gutter that a straight cut went across (``cuts``: ``(vertical,
+    x0, y0, w, h, offset)`` of each straight cut in work pixels): closed frames the cut
+    crossed through their middle half, and pieces of content standing alone (a white border
+    around them) that the cut crossed through their middle half and along 80 % of their
+    width, that fill 85 % of their box and are panel-sized but shorter than half the cut. Full-resolution ``(x, y, w, h)`` boxes
+    grown over their frame."""
     H, W = content.shape
-    for hx, hy, hw, hh, _ in holes:
+    found: list[tuple[int, int, int, int]] = [
+        (hx, hy, hw, hh) for hx, hy, hw, hh, _ in holes if hw * hh <= 0.25 * work_content.size
+    ]
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (work_content >= 0.5).view(np.uint8), connectivity=4
+    )
+    for vertical, x0, y0, w, h, offset in cuts:
+        at = int(round((x0 if vertical else y0) + offset))
+        line = labels[y0 : y0 + h, at] if vertical else labels[at, x0 : x0 + w]
+        for i in np.unique(line[line > 0]):
+            bx, by, bw, bh, area = (int(v) for v in stats[i])
+            if area < min_area or area < 0.85 * bw * bh or max(bw, bh) <= 2:
+                continue
+            span = bh if vertical else bw
+            if span > 0.5 * (h if vertical else w):
+                continue
+            if np.count_nonzero(line == i) < 0.8 * span:
+                continue  # panels joined by art across the gutter, not one panel over it
+            found.append((bx, by, bw, bh))
+    out: list[tuple[int, int, int, int]] = []
+    for hx, hy, hw, hh in found:
         for vertical, x0, y0, w, h, offset in cuts:
             if vertical:
                 at, lo, hi, a0, a1 = x0 + offset, y0, y0 + h, hx, hx + hw
@@ -1030,7 +1054,9 @@ def _overlays(
             # Across its middle half: a panel drawn over a gutter straddles it.
             if a0 + 0.25 * (a1 - a0) < at < a1 - 0.25 * (a1 - a0) and b0 < hi and lo < b1:
                 b = (round(hx / scale), round(hy / scale), round(hw / scale), round(hh / scale))
-                out.append(_grow_to_frame(content, b, (0, 0, W, H), limit))
+                box = _grow_to_frame(content, b, (0, 0, W, H), limit)
+                if all(_iou(box, (x, y, x + bw, y + bh)) < 0.5 for x, y, bw, bh in out):
+                    out.append(box)
                 break
     return out
 

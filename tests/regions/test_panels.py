@@ -408,3 +408,18 @@ def test_a_frame_ending_a_gutter_is_no_overlap():
         _framed(page, x, y, x + w, y + h)
     found = detect_panels(page)
     assert evaluate_panels([found], [truth])["f1"] == 1.0 and len(found) == 3
+
+
+def test_panels_joined_by_art_across_a_gutter_are_no_overlap():
+    # A figure drawn across the row gutter joins the panels above and below into one piece
+    # of content that the row cut crosses: that piece is no panel drawn over the gutter.
+    page = _page()
+    _framed(page, 20, 20, 140, 180)
+    _framed(page, 20, 190, 140, 380, (200, 120, 60))
+    _framed(page, 150, 20, 280, 380, (60, 60, 160))
+    cv2.ellipse(page, (80, 185), (14, 22), 0, 0, 360, (200, 200, 200), -1)
+    cv2.ellipse(page, (80, 185), (14, 22), 0, 0, 360, (10, 10, 10), 2)
+    found = detect_panels(page)
+    truth = [(20, 20, 120, 160), (150, 20, 130, 360), (20, 190, 120, 190)]
+    assert evaluate_panels([found], [truth])["f1"] == 1.0
+    assert all(p.source != "inset" for p in found)
