@@ -980,7 +980,7 @@ def detect_panels(
                 )
             continue
         pieces = None
-        if fallback and polygon is None:
+        if fallback:
             pieces = _split_leaf(solid, (x0, y0, x1, y1), min_panel_area, direction)
             if pieces is None and (x1 - x0) * (y1 - y0) >= 3 * min_panel_area:
                 if bridges is None:

@@ -423,3 +423,13 @@ def test_panels_joined_by_art_across_a_gutter_are_no_overlap():
     truth = [(20, 20, 120, 160), (150, 20, 130, 360), (20, 190, 120, 190)]
     assert evaluate_panels([found], [truth])["f1"] == 1.0
     assert all(p.source != "inset" for p in found)
+
+
+def test_slanted_leaf_holding_frameless_rows_falls_into_its_panels():
+    # Frameless panels on a light grey gutter: a slanted line through gutter-coloured
+    # backgrounds cuts a leaf spanning two rows (one page-sized polygon before); the contour
+    # fallback now runs on slanted leaves too and finds its nine panels.
+    page = synth_manga_page(10, "frameless", direction="ltr")
+    found = detect_panels(page.image, direction="ltr")
+    scores = evaluate_panels([found], [page.panels])
+    assert scores["f1"] == 1.0 and scores["reading_order"] == 1.0
