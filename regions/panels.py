@@ -982,7 +982,10 @@ def detect_panels(
         pieces = None
         if fallback:
             pieces = _split_leaf(solid, (x0, y0, x1, y1), min_panel_area, direction)
-            if pieces is None and (x1 - x0) * (y1 - y0) >= 3 * min_panel_area:
+            # The bridged split reads the leaf's box: a slanted leaf's box holds corners of
+            # its neighbours.
+            big = (x1 - x0) * (y1 - y0) >= 3 * min_panel_area
+            if pieces is None and polygon is None and big:
                 if bridges is None:
                     # Only a bubble across a gutter bridges panels; one inside a panel, even
                     # touching its edge, is the panel's: content for the second stage.
