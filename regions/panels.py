@@ -22,8 +22,13 @@ Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.panels
 4. **Closed frames** (:func:`_framed_holes`): holes of the long straight frame lines that are
    nearly rectangular. Several tiling a leaf replace it (panels joined by art or by touching
    frames); smaller ones inside it are **insets**, own panels after their parent.
-5. **Contour fallback** for staggered layouts no line separates; panels under
+5. **Contour fallback** for staggered layouts no line separates (slanted leaves included), then
+   the **bridged split** (:func:`_bridged_split`): gutter runs closed over short art crossings
+   and bubbles across gutters, kept only when every piece is panel-like; panels under
    ``min_panel_area`` are dropped. Slanted leaves carry a **polygon**.
+6. **Panels drawn over a gutter**: a straight cut may cross closed-frame interiors when the
+   line is otherwise gutter to both ends; a closed frame or a lone rectangular piece a cut
+   crosses through its middle is its own panel (``"inset"``), read before the next row.
 
 The output order is the cut tree's: rows top to bottom, within a row left to right
 (``direction="ltr"``) or right to left (``"rtl"``), a stacked cell's panels top to bottom.
