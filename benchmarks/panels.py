@@ -15,9 +15,9 @@ pages
 page categories (issue 14)
   F1 per failure category of real manga pages (``regions.comics.comic_synth.synth_manga_page``: grid,
   slanted gutters, bleed, insets, frame-line-only splits, art and bubbles across gutters, dark
-  panels on black, frameless panels), ours next to the old rule
-  (``regions.comics.panels_legacy.detect_panels_legacy``), then the detector's CPU seconds per page at
-  1100×1600 (``time.process_time``, one OpenCV thread: wall time on a shared machine measures
+  panels on black, frameless panels, staggered layouts no straight gutter crosses), ours next
+  to the old rule (``regions.comics.panels_legacy.detect_panels_legacy``), then the detector's CPU
+  seconds per page at 1100×1600 (``time.process_time``, one OpenCV thread: wall time on a shared machine measures
   the neighbours).
 
 Usage: ``python benchmarks/panels.py [--strips 100] [--pages 100] [--per-category 30]

@@ -1,5 +1,8 @@
 """Synthetic webtoon strips and comic pages with exact panel ground truth.
 
+Long because each page category (issue 14's real failure modes) is a small drawing routine over
+shared layout helpers; they are read and changed together with the benchmark's category table.
+
 Deterministic for a given ``seed``. Images are BGR uint8 (as OpenCV decodes files). Ground truth
 is one ``(x, y, w, h)`` box per panel, in reading order:
 
@@ -23,6 +26,8 @@ from typing import Literal
 
 import cv2
 import numpy as np
+
+from regionflow.regions.comics.panels import reading_order
 
 GutterKind = Literal["white", "black", "tinted", "gradient"]
 GUTTER_KINDS: tuple[str, ...] = ("white", "black", "tinted", "gradient")
@@ -558,6 +563,8 @@ PAGE_CATEGORIES: tuple[str, ...] = (
     "bubble_cross",
     "dark",
     "frameless",
+    "staggered",
+    "overlap",
 )
 
 
@@ -651,6 +658,60 @@ def _manga_layout(
     return quads
 
 
+def _staggered_layout(
+    rng: np.random.Generator,
+    width: int,
+    height: int,
+    *,
+    margins: tuple[int, int, int, int],
+    gap: int,
+) -> list[np.ndarray]:
+    """Panel rectangles (float (4, 2) corners, unordered) no straight gutter separates.
+
+    A pinwheel block (four panels turning around a centre panel: no gutter crosses the block)
+    fills the page or one of two bands split by a straight gutter; the other band holds one to
+    three cells.
+    """
+    left, top, right, bottom = margins
+    x0, y0, x1, y1 = float(left), float(top), float(width - right), float(height - bottom)
+    blocks = [(x0, y0, x1, y1, True)]
+    if rng.random() < 0.5:
+        cut = y0 + (y1 - y0) * float(rng.uniform(0.25, 0.4))
+        upper, lower = (y0, cut - gap / 2), (cut + gap / 2, y1)
+        if rng.random() < 0.5:  # the pinwheel below or above the plain band
+            blocks = [(x0, *upper[:1], x1, upper[1], False), (x0, lower[0], x1, lower[1], True)]
+        else:
+            cut = y1 - (cut - y0)
+            upper, lower = (y0, cut - gap / 2), (cut + gap / 2, y1)
+            blocks = [(x0, upper[0], x1, upper[1], True), (x0, lower[0], x1, lower[1], False)]
+    rects: list[tuple[float, float, float, float]] = []
+    for bx0, by0, bx1, by1, pinwheel in blocks:
+        bw, bh = bx1 - bx0, by1 - by0
+        if not pinwheel:
+            n = int(rng.integers(1, 4))
+            edges = np.linspace(bx0, bx1, n + 1)
+            edges[1:-1] += rng.uniform(-0.08, 0.08, n - 1) * bw
+            for a, b in zip(edges[:-1], edges[1:], strict=True):
+                rects.append(
+                    (a + (gap / 2 if a > bx0 else 0), by0, b - (gap / 2 if b < bx1 else 0), by1)
+                )
+            continue
+        xa, xb = bx0 + bw * rng.uniform(0.28, 0.42), bx0 + bw * rng.uniform(0.58, 0.72)
+        yc, yd = by0 + bh * rng.uniform(0.28, 0.42), by0 + bh * rng.uniform(0.58, 0.72)
+        g = gap / 2
+        wheel = [
+            (bx0, by0, xb - g, yc - g),  # top
+            (xb + g, by0, bx1, yd - g),  # right
+            (xa + g, yd + g, bx1, by1),  # bottom
+            (bx0, yc + g, xa - g, by1),  # left
+            (xa + g, yc + g, xb - g, yd - g),  # centre
+        ]
+        if rng.random() < 0.5:  # turning the other way
+            wheel = [(bx0 + bx1 - c, b, bx0 + bx1 - a, d) for a, b, c, d in wheel]
+        rects.extend(wheel)
+    return [np.array([[a, b], [c, b], [c, d], [a, d]], float) for a, b, c, d in rects]
+
+
 def _render_panel(
     rng: np.random.Generator,
     canvas: np.ndarray,
@@ -705,7 +766,11 @@ def synth_manga_page(
     (neighbours divided by one frame line, no gutter), ``art_cross`` (hair, a figure or a leaf
     across a gutter), ``bubble_cross`` (bubbles bridging gutters), ``dark`` (dark panels on a
     black gutter), ``frameless`` (panels without frame whose background is the gutter's colour:
-    their box is the art drawn). Most pages are grey (printed manga) with screen tones, gutter
+    their box is the art drawn), ``staggered`` (a pinwheel block no straight gutter crosses,
+    hair, a figure or a leaf across its gutters on most pages, one page edge bled on some),
+    ``overlap`` (one or two framed panels drawn across a row gutter, over the panels above
+    and below it; read before the row under it).
+    Most pages are grey (printed manga) with screen tones, gutter
     widths and grey levels vary, and most go through JPEG.
 
     Ground truth: one box per panel, the bounding box of its polygon clipped to the page.
@@ -734,17 +799,28 @@ def synth_manga_page(
     if category == "bleed":
         for side in rng.choice(4, int(rng.integers(1, 4)), replace=False):
             margins[side] = -int(width * 0.03)  # drawn past the edge, clipped by the page
+    if category == "staggered" and rng.random() < 0.3:
+        margins[int(rng.integers(0, 4))] = -int(width * 0.03)
     gap = int(rng.integers(max(3, width // 120), max(5, width // 30) + 1))
-    quads = _manga_layout(
-        rng,
-        width,
-        height,
-        margins=tuple(margins),  # type: ignore[arg-type]
-        gap=gap,
-        slant=0.25 if category == "slanted" else 0.0,
-        direction=direction,
-        zero_gap=0.6 if category == "frame_line" else 0.0,
-    )
+    if category == "staggered":
+        quads = _staggered_layout(
+            rng,
+            width,
+            height,
+            margins=tuple(margins),
+            gap=gap,  # type: ignore[arg-type]
+        )
+    else:
+        quads = _manga_layout(
+            rng,
+            width,
+            height,
+            margins=tuple(margins),  # type: ignore[arg-type]
+            gap=gap,
+            slant=0.25 if category == "slanted" else 0.0,
+            direction=direction,
+            zero_gap=0.6 if category == "frame_line" else 0.0,
+        )
     boxes, kinds = [], []
     for quad in quads:
         if category == "dark":
@@ -788,8 +864,15 @@ def synth_manga_page(
                 if ib is not None:
                     boxes.append(ib)
                     kinds.append("inset")
+    if category == "staggered":
+        # No layout order to follow: rows of the boxes as a reader groups them.
+        order = reading_order(boxes, direction=direction)
+        boxes, kinds = [boxes[i] for i in order], [kinds[i] for i in order]
+    if category == "overlap":
+        _overlap_panels(rng, canvas, boxes, kinds, width, height, gap)
     bubble_boxes, bubble_kinds = [], []
-    if category in ("art_cross", "bubble_cross"):
+    crossed = category == "art_cross" or (category == "staggered" and rng.random() < 0.75)
+    if crossed or category == "bubble_cross":
         # Neighbours in the same row (boxes overlapping in y) or rows (overlapping in x).
         pairs = [
             (i, j)
@@ -820,6 +903,61 @@ def synth_manga_page(
         gutter="black" if gutter_level == 0 else "white",
         direction=direction,
         jpeg_quality=q,
+    )
+
+
+def _overlap_panels(
+    rng: np.random.Generator,
+    canvas: np.ndarray,
+    boxes: list,
+    kinds: list,
+    width: int,
+    height: int,
+    gap: int,
+) -> None:
+    """Framed panels drawn across the gutter between two panels stacked one above the other,
+    with a white border; each is inserted in ``boxes`` before the first panel starting below
+    its centre. The panels under it keep their boxes (their corners stay visible)."""
+    pairs = [
+        (i, j)
+        for i in range(len(boxes))
+        for j in range(len(boxes))
+        if i != j
+        and 0 <= boxes[j][1] - (boxes[i][1] + boxes[i][3]) <= 3 * gap + 8
+        and min(boxes[i][0] + boxes[i][2], boxes[j][0] + boxes[j][2])
+        - max(boxes[i][0], boxes[j][0])
+        > 0.2 * width
+    ]
+    rng.shuffle(pairs)
+    placed: list[tuple[int, int, int, int]] = []
+    wanted = int(rng.integers(1, 3))
+    for a, b in [(boxes[i], boxes[j]) for i, j in pairs]:
+        if len(placed) == wanted:
+            break
+        lo = max(a[0], b[0])
+        hi = min(a[0] + a[2], b[0] + b[2])
+        ow = int((hi - lo) * rng.uniform(0.3, 0.5))
+        oh = int(min(a[3], b[3]) * rng.uniform(0.6, 0.9))
+        ox = int(rng.integers(lo + 12, max(lo + 13, hi - ow - 12)))
+        oy = (a[1] + a[3] + b[1]) // 2 - oh // 2
+        box = (ox, oy, ow, oh)
+        if ow < 40 or oh < 40 or any(_neighbours(box, p, 0) or _overlaps(box, p) for p in placed):
+            continue
+        cv2.rectangle(canvas, (ox - 5, oy - 5), (ox + ow + 4, oy + oh + 4), (255, 255, 255), -1)
+        quad = np.array([[ox, oy], [ox + ow, oy], [ox + ow, oy + oh], [ox, oy + oh]], float)
+        drawn = _render_panel(rng, canvas, quad, background=(255, 255, 255), frame=3)
+        if drawn is None:
+            continue
+        placed.append(drawn)
+        centre = drawn[1] + drawn[3] / 2
+        at = next((k for k, p in enumerate(boxes) if p[1] >= centre), len(boxes))
+        boxes.insert(at, drawn)
+        kinds.insert(at, "overlap")
+
+
+def _overlaps(a, b) -> bool:
+    return min(a[0] + a[2], b[0] + b[2]) > max(a[0], b[0]) and min(a[1] + a[3], b[1] + b[3]) > max(
+        a[1], b[1]
     )
 
 

@@ -1,6 +1,9 @@
 """Panel detection on comic pages: gutters, slanted cuts, frame lines, closed frames, order.
 
-Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.panels_legacy`):
+Long because it is one pipeline whose stages share the gutter mask and the box/polygon types;
+split it (gutters, cuts, second stages, order) when a stage grows a second caller.
+
+Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.comics.panels_legacy`):
 
 1. **Gutter mask** (:func:`gutter_mask`): a 3×3 median removes JPEG speckle, then a flood fill
    from the page border with a *floating* per-neighbour tolerance, completed by pixels close to
@@ -22,8 +25,13 @@ Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.panels
 4. **Closed frames** (:func:`_framed_holes`): holes of the long straight frame lines that are
    nearly rectangular. Several tiling a leaf replace it (panels joined by art or by touching
    frames); smaller ones inside it are **insets**, own panels after their parent.
-5. **Contour fallback** for staggered layouts no line separates; panels under
+5. **Contour fallback** for staggered layouts no line separates (slanted leaves included), then
+   the **bridged split** (:func:`_bridged_split`): gutter runs closed over short art crossings
+   and bubbles across gutters, kept only when every piece is panel-like; panels under
    ``min_panel_area`` are dropped. Slanted leaves carry a **polygon**.
+6. **Panels drawn over a gutter**: a straight cut may cross closed-frame interiors when the
+   line is otherwise gutter to both ends; a closed frame or a lone rectangular piece a cut
+   crosses through its middle is its own panel (``"inset"``), read before the next row.
 
 The output order is the cut tree's: rows top to bottom, within a row left to right
 (``direction="ltr"``) or right to left (``"rtl"``), a stacked cell's panels top to bottom.
@@ -283,6 +291,8 @@ class _Maps:
     min_run: int  # fewest neighbouring gutter lines
     ink_width: int  # thickest frame line a frame-line split accepts, work pixels
     frame_lines: bool
+    framed: np.ndarray | None = None  # content inside closed frames (panels that may overlap)
+    overlap_cuts: list | None = None  # straight cuts made (filled by the cuts)
     edge: float = 0.5  # largest gutter share of the lines just past a gutter's edges
 
 
@@ -317,14 +327,18 @@ def _line_sums(planes: list[np.ndarray], slope: float) -> tuple[np.ndarray, floa
 
 def _best_cut(
     planes: list[np.ndarray], maps: _Maps, slopes: Sequence[float], *, ink: bool = False
-) -> tuple[tuple, float, float] | None:
-    """Best cut of a region along near-horizontal lines: ``(key, slope, offset)`` or None.
+) -> tuple[tuple, float, float, bool] | None:
+    """Best cut of a region along near-horizontal lines: ``(key, slope, offset, overlapped)``
+    or None (``overlapped``: the line crosses a panel drawn over the gutter).
 
     ``planes`` are (h, w) float32: the region mask, then bubble and content fractions (each
-    multiplied by the mask), then for ``ink`` the dark-line fraction. A line
-    ``y - slope·x = offset`` separates when at least ``maps.threshold`` of its non-bubble
-    pixels are gutter (for ``ink``: 70 % dark, in a band no thicker than a frame line), it
-    crosses most of the region, and both sides keep a panel's worth of content.
+    multiplied by the mask), then for ``ink`` the dark-line fraction, else optionally the
+    content inside closed frames. A line ``y - slope·x = offset`` separates when at least
+    ``maps.threshold`` of its non-bubble pixels are gutter (for ``ink``: 70 % dark, in a band
+    no thicker than a frame line), it crosses most of the region, and both sides keep a
+    panel's worth of content. A panel overlapping a gutter (a closed frame drawn across it)
+    does not block a straight line when at least half the line is gutter and both of its
+    ends are: such cuts rank below clean ones.
     """
     h, w = planes[0].shape
     total = float(planes[2].sum())
@@ -338,6 +352,13 @@ def _best_cut(
         usable = count - bub
         frac = np.where((usable > 0.5) & (bub <= 0.5 * count), sep / np.maximum(usable, 1e-6), 0.0)
         ok = (frac >= threshold) & (count >= min_len)
+        over = np.zeros_like(ok)
+        if not ink and len(planes) > 3 and slope == 0:
+            framed = sums[:, 3]
+            rest = np.maximum(usable - framed, 1e-6)
+            over = (framed >= 0.1 * count) & (sep >= 0.5 * count) & (sep / rest >= threshold)
+            over &= ~ok & (count >= min_len)
+            ok = ok | over
         if not ok.any():
             continue
         before = np.cumsum(con)
@@ -365,10 +386,32 @@ def _best_cut(
             if min(c_before, c_after) < maps.min_area * (2 if ink else 1):
                 continue
             peak = float(frac[a : b + 1].max())
+            overlapped = bool(over[a : b + 1].any())
+            if overlapped:
+                if not _gutter_ends(planes, slope, lo + (a + b + 1) / 2):
+                    continue  # the frame ends the line: a panel of the layout, no overlap
+                peak = 0.8  # below any clean gutter
             key = (int(peak * 20), b - a + 1, -abs(slope))
             if best is None or key > best[0]:
-                best = (key, slope, lo + (a + b + 1) / 2)
+                best = (key, slope, lo + (a + b + 1) / 2, overlapped)
     return best
+
+
+def _gutter_ends(planes: list[np.ndarray], slope: float, offset: float) -> bool:
+    """Whether the line ``y - slope·x = offset`` is gutter (neither bubble nor content) over
+    the first and the last 15 % of its run through the region mask ``planes[0]``."""
+    h, w = planes[0].shape
+    xs = np.arange(w)
+    ys = np.round(offset + slope * xs).astype(int)
+    keep = (ys >= 0) & (ys < h)
+    xs, ys = xs[keep], ys[keep]
+    inside = planes[0][ys, xs] > 0.5
+    xs, ys = xs[inside], ys[inside]
+    if xs.size < 10:
+        return False
+    gutter = planes[0][ys, xs] - planes[1][ys, xs] - planes[2][ys, xs]
+    k = max(2, int(0.15 * xs.size))
+    return float(gutter[:k].mean()) >= 0.5 and float(gutter[-k:].mean()) >= 0.5
 
 
 def _cut_region(
@@ -402,6 +445,8 @@ def _cut_region(
     win = (slice(y0, y0 + h), slice(x0, x0 + w))
     m = mask.astype(np.float32)
     planes = [m, maps.bubble[win] * m, maps.content[win] * m]
+    if maps.framed is not None and maps.framed[win].any():
+        planes.append(maps.framed[win] * m)
     transposed = [np.ascontiguousarray(p.T) for p in planes]
     found = None  # (vertical, (key, slope, offset)); keys rank cleanness, then horizontal
     # No line can pass when the region holds too little gutter for one (a framed panel).
@@ -419,7 +464,10 @@ def _cut_region(
             break  # a clean straight gutter: no slanted line can do better
     ink = maps.ink[win] * m if maps.frame_lines and found is None else None
     if ink is not None and float(ink.sum()) >= 0.6 * min(h, w):
-        for vertical, ps in ((False, [*planes, ink]), (True, [*transposed, ink.T.copy()])):
+        for vertical, ps in (
+            (False, [*planes[:3], ink]),
+            (True, [*transposed[:3], ink.T.copy()]),
+        ):
             cut = _best_cut(ps, maps, _SLOPES[:7], ink=True)
             cut = None if cut is None else ((cut[0][0], not vertical, *cut[0][1:]), *cut[1:])
             if cut is not None and (found is None or cut[0] > found[1][0]):
@@ -427,7 +475,9 @@ def _cut_region(
     if found is None:
         leaves.append((x0, y0, mask, slanted))
         return
-    vertical, (_, slope, offset) = found
+    vertical, (_, slope, offset, overlapped) = found
+    if slope == 0 and maps.overlap_cuts is not None:
+        maps.overlap_cuts.append((vertical, x0, y0, w, h, offset))
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     along, across = (xx, yy) if vertical else (yy, xx)
     first = along - slope * across < offset
@@ -573,6 +623,192 @@ def _split_leaf(
     ]
 
 
+_BRIDGES = (0.025, 0.05, 0.09)  # longest art crossing a gutter, as a fraction of the long side
+
+
+def _bridging_bubbles(bubble: np.ndarray, gutter: np.ndarray) -> np.ndarray:
+    """Bubbles (``bubble`` components) the ``gutter`` touches on two opposite sides (top and
+    bottom, or left and right): a bubble across a gutter. (H, W) bool masks in, (H, W) bool
+    out."""
+    out = np.zeros_like(bubble)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(bubble.view(np.uint8), connectivity=8)
+    h, w = bubble.shape
+    for i in range(1, n):
+        bx, by, bw, bh = (int(v) for v in stats[i, :4])
+        wx0, wy0 = max(0, bx - 3), max(0, by - 3)
+        wx1, wy1 = min(w, bx + bw + 3), min(h, by + bh + 3)
+        piece = (labels[wy0:wy1, wx0:wx1] == i).view(np.uint8)
+        ring = cv2.dilate(piece, np.ones((7, 7), np.uint8)).astype(bool) & gutter[wy0:wy1, wx0:wx1]
+        ys, xs = np.nonzero(ring)
+        # Side of the bubble each touching pixel faces (by its direction from the centre).
+        u = (xs + wx0 - bx - bw / 2) / max(bw / 2, 1)
+        v = (ys + wy0 - by - bh / 2) / max(bh / 2, 1)
+        across = (v < -np.abs(u)).any() and (v > np.abs(u)).any()
+        along = (u < -np.abs(v)).any() and (u > np.abs(v)).any()
+        if across or along:
+            out[wy0:wy1, wx0:wx1] |= piece.astype(bool)
+    return out
+
+
+def _walled(filled: np.ndarray, region: np.ndarray, box: np.ndarray) -> bool:
+    """Whether gutter lies just outside each side of ``box`` (x, y, w, h) within ``region``:
+    on one of the two lines past the side, at least 70 % of the cells are not ``filled``. A
+    panel ends at a gutter on every side (bridges block a little of it); a piece of art the
+    closings cut out of a picture has the rest of the picture past its cut."""
+    bx, by, bw, bh = (int(v) for v in box)
+    h, w = filled.shape
+    sides = []
+    for d in (1, 2):
+        sides.append((slice(by, by + bh), bx - d, 0))
+        sides.append((slice(by, by + bh), bx + bw - 1 + d, 0))
+        sides.append((slice(bx, bx + bw), by - d, 1))
+        sides.append((slice(bx, bx + bw), by + bh - 1 + d, 1))
+    ok = [False] * 4
+    for n, (span, at, horizontal) in enumerate(sides):
+        side = n % 4
+        limit = h if horizontal else w
+        if not 0 <= at < limit:
+            ok[side] = True  # the window's edge: the page edge
+            continue
+        cells = (
+            (filled[at, span], region[at, span])
+            if horizontal
+            else (filled[span, at], region[span, at])
+        )
+        if not cells[1].any() or cells[1].mean() < 0.5:
+            ok[side] = True  # past the leaf: its own border
+            continue
+        if 1 - cells[0][cells[1]].mean() >= 0.7:
+            ok[side] = True
+    return all(ok)
+
+
+def _bridged_split(
+    body: np.ndarray,
+    bridges: np.ndarray,
+    leaf: tuple[int, int, int, int],
+    min_piece: float,
+    direction: str,
+    first: int = 0,
+) -> list[tuple[int, int, int, int]] | None:
+    """Second stage for a leaf no gutter line crosses: its panels joined by art over gutters.
+
+    Layouts no straight gutter separates (a pinwheel, staggered rows) leave several panels in
+    one leaf; the contour fallback separates them unless hair, a figure, a leaf or a bubble
+    bridges a gutter. Gutter runs blocked for less than a bridge length (closings of the
+    non-content mask with horizontal and vertical lines, over the leaf and the margin around
+    it; the page edge closes nothing) cut the bridges; the content left in the leaf falls into
+    pieces. A split is taken only when every piece of a panel's size is panel-like (fills
+    85 % of its box: frames are rectangles, frameless art on the gutter colour is not) and
+    the pieces hold most of the content. ``body`` (H, W) bool is the page's content with the
+    bubbles that cross no gutter; ``bridges`` (H, W) bool the bubbles across gutters (barriers
+    like the gutter, but no hole in the panels they overlap). A leaf its body fills leaves no
+    room for a gutter and is not searched. Bridge lengths ``_BRIDGES[first:]`` go from short to long: the shortest that
+    splits wins (a long closing also cuts a panel between a bubble and its edge), and each
+    piece large enough for two panels is split again with the longer ones, its bubbles then
+    counting as content. Runs on maps of at
+    most ``_WORK_SIZE`` pixels (a 2 px gutter stays a fifth of a work pixel); the pieces'
+    boxes are refined at full resolution.
+    """
+    x0, y0, x1, y1 = leaf
+    area = (x1 - x0) * (y1 - y0)
+    inside = np.count_nonzero(body[y0:y1, x0:x1]) + np.count_nonzero(bridges[y0:y1, x0:x1])
+    if inside >= 0.985 * area:
+        return None  # no room for a gutter: one panel
+    H, W = body.shape
+    long_side = max(H, W)
+    scale = min(1.0, _WORK_SIZE / long_side)
+    # The leaf and what lies around it (a gutter ends past the leaf's edge, in the margin),
+    # within the longest bridge; the page edge itself closes nothing.
+    m = int(np.ceil(_BRIDGES[-1] * long_side)) + 2
+    wx0, wy0, wx1, wy1 = max(0, x0 - m), max(0, y0 - m), min(W, x1 + m), min(H, y1 + m)
+    full_body, full_bridges = body, bridges
+    body = body[wy0:wy1, wx0:wx1]
+    bridges = bridges[wy0:wy1, wx0:wx1]
+    if first > 0:
+        # A piece's bubbles are its own (the first split had those across gutters).
+        body, bridges = body | bridges, np.zeros_like(bridges)
+    in_leaf = np.zeros(body.shape, bool)
+    in_leaf[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0] = True
+    h, w = body.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if scale < 1:
+        full = cv2.resize(body.view(np.uint8) * np.uint8(255), size, interpolation=cv2.INTER_AREA)
+        filled = full >= 204  # a cell a fifth gutter is gutter: thin gutters survive
+        neutral = cv2.resize(bridges.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        leaf_cells = cv2.resize(in_leaf.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    else:
+        filled, neutral, leaf_cells = body, bridges, in_leaf
+    total = float(np.count_nonzero(filled & leaf_cells))
+    open_ = (~filled).view(np.uint8)
+    body &= in_leaf
+    min_area = min_piece * scale * scale
+    best: list[tuple[int, ...]] | None = None
+    best_labels = None
+    found = None
+    for j in range(first, len(_BRIDGES)):
+        k = 2 * max(2, round(_BRIDGES[j] * long_side * scale / 2)) + 1
+        padded = cv2.copyMakeBorder(open_, k, k, k, k, cv2.BORDER_CONSTANT, value=0)
+        closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((1, k), np.uint8))
+        closed |= cv2.morphologyEx(padded, cv2.MORPH_CLOSE, np.ones((k, 1), np.uint8))
+        kept = ((closed[k:-k, k:-k] == 0) & leaf_cells).view(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(kept, connectivity=4)
+        big = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
+        if len(big) < 2:
+            continue
+        if sum(float(stats[i, cv2.CC_STAT_AREA]) for i in big) < 0.75 * total:
+            continue
+        # A bubble across the gutter is no hole in the panels it overlaps.
+        if any(
+            stats[i, cv2.CC_STAT_AREA] + np.count_nonzero(neutral[by : by + bh, bx : bx + bw])
+            < 0.85 * bw * bh
+            for i in big
+            for bx, by, bw, bh in [stats[i, :4]]
+        ):
+            continue
+        if not all(_walled(filled, leaf_cells, stats[i, :4]) for i in big):
+            continue
+        best, best_labels = [tuple(int(v) for v in stats[i, :4]) + (i,) for i in big], labels
+        found = j
+        break
+    if best is None or best_labels is None:
+        return None
+    boxes = []
+    reach = int(np.ceil(1 / scale)) if scale < 1 else 0  # cell rounding
+    grow = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    for bx, by, bw, bh, i in best:
+        # Full-resolution window of the piece, its content under the (grown) piece mask.
+        fx0, fy0 = max(0, int(bx / scale) - reach), max(0, int(by / scale) - reach)
+        fx1, fy1 = (
+            min(w, int(np.ceil((bx + bw) / scale)) + reach),
+            min(h, int(np.ceil((by + bh) / scale)) + reach),
+        )
+        cy = np.minimum(((np.arange(fy0, fy1) + 0.5) * scale).astype(int), best_labels.shape[0] - 1)
+        cx = np.minimum(((np.arange(fx0, fx1) + 0.5) * scale).astype(int), best_labels.shape[1] - 1)
+        piece = (best_labels[cy][:, cx] == i).view(np.uint8)
+        inside = cv2.dilate(piece, grow).astype(bool) & body[fy0:fy1, fx0:fx1]
+        rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+        if rows.size == 0:
+            return None
+        boxes.append(
+            (
+                fx0 + int(cols[0]),
+                fy0 + int(rows[0]),
+                int(cols[-1] - cols[0]) + 1,
+                int(rows[-1] - rows[0]) + 1,
+            )
+        )
+    out = []
+    for bx, by, bw, bh in boxes:
+        piece = (wx0 + bx, wy0 + by, wx0 + bx + bw, wy0 + by + bh)
+        again = None
+        if bw * bh >= 3 * min_piece and found is not None and found + 1 < len(_BRIDGES):
+            again = _bridged_split(full_body, full_bridges, piece, min_piece, direction, found + 1)
+        out.extend(again or [piece])
+    order = reading_order([(a, b, c - a, d - b) for a, b, c, d in out], direction=direction)  # type: ignore[arg-type]
+    return [out[i] for i in order]
+
+
 def _work_maps(
     page: np.ndarray, content: np.ndarray, bubble: np.ndarray, scale: float
 ) -> tuple[np.ndarray, ...]:
@@ -701,6 +937,16 @@ def detect_panels(
         content &= keep[labels]  # a lookup, much cheaper than np.isin at full resolution
     scale = min(1.0, _WORK_SIZE / max(h, w))
     sep, bub, con, ink = _work_maps(page, content, bubble, scale)
+    holes = _framed_holes(ink, min_panel_area * scale * scale) if insets else []
+    framed = None
+    if holes:
+        # Content inside closed frames (their interiors: a gutter line between two frames
+        # passes none).
+        framed = np.zeros_like(con)
+        for hx, hy, hw, hh, _ in holes:
+            if hw * hh <= 0.25 * con.size:
+                framed[hy : hy + hh, hx : hx + hw] = 1
+        framed *= con
     maps = _Maps(
         sep=sep,
         bubble=bub,
@@ -711,11 +957,20 @@ def detect_panels(
         min_run=max(1, round(min_gutter * scale)),
         ink_width=max(3, round(0.012 * max(h, w) * scale)),
         frame_lines=frame_lines,
+        framed=framed,
+        overlap_cuts=[],
     )
     leaves: list[tuple[int, int, np.ndarray, bool]] = []
     _cut_region(maps, np.ones(con.shape, bool), 0, 0, direction, False, leaves)
-    holes = _framed_holes(ink, 2 * maps.min_area) if insets else []
+    limit = max(2, round(0.012 * max(h, w)))
+    overlays = _overlays(holes, maps.overlap_cuts or [], content, scale, limit, con, maps.min_area)
+    if overlays:
+        # The panels under an overlapping one end where it covers them.
+        content = content.copy()
+        for x, y, bw, bh in overlays:
+            content[max(0, y - limit) : y + bh + limit, max(0, x - limit) : x + bw + limit] = False
     solid = content | bubble
+    bridges = body = None  # bubbles across gutters, and the rest: for the second stage
     panels: list[Panel] = []
     for leaf in leaves:
         shaped = _leaf_panel(leaf, content, scale)
@@ -725,7 +980,6 @@ def detect_panels(
         if (x1 - x0) * (y1 - y0) < min_panel_area:
             continue
         inner = _holes_in(holes, (x0, y0, x1, y1), scale, direction)
-        limit = max(2, round(0.012 * max(h, w)))
         if inner is not None and inner[1]:
             # Frames tile the leaf: panels split only by frame lines, or joined by art.
             for b in inner[0]:
@@ -734,8 +988,18 @@ def detect_panels(
                 )
             continue
         pieces = None
-        if fallback and polygon is None:
+        if fallback:
             pieces = _split_leaf(solid, (x0, y0, x1, y1), min_panel_area, direction)
+            # The bridged split reads the leaf's box: a slanted leaf's box holds corners of
+            # its neighbours.
+            big = (x1 - x0) * (y1 - y0) >= 3 * min_panel_area
+            if pieces is None and polygon is None and big:
+                if bridges is None:
+                    # Only a bubble across a gutter bridges panels; one inside a panel, even
+                    # touching its edge, is the panel's: content for the second stage.
+                    bridges = _bridging_bubbles(bubble, ~solid)
+                    body = content | (bubble & ~bridges)
+                pieces = _bridged_split(body, bridges, (x0, y0, x1, y1), min_panel_area, direction)
         if pieces is None:
             panels.append(Panel(x0, y0, x1 - x0, y1 - y0, "cut", 1.0, polygon))
         else:
@@ -746,7 +1010,66 @@ def detect_panels(
                 # A framed panel the contour fallback already split off is no inset of it.
                 if pieces is None or all(_iou(box, p) < 0.5 for p in pieces):
                     panels.append(Panel(*box, "inset", 0.7))
+    for box in overlays:
+        # Read before the first panel starting below its centre (the next row).
+        cy = box[1] + box[3] / 2
+        at = next((i for i, p in enumerate(panels) if p.y >= cy), len(panels))
+        panels.insert(at, Panel(*box, "inset", 0.7))
     return panels
+
+
+def _overlays(
+    holes: list[tuple[int, int, int, int, float]],
+    cuts: list[tuple[bool, int, int, int, int, float]],
+    content: np.ndarray,
+    scale: float,
+    limit: int,
+    work_content: np.ndarray,
+    min_area: float,
+) -> list[tuple[int, int, int, int]]:
+    """Panels drawn over a gutter that a straight cut went across (``cuts``: ``(vertical,
+    x0, y0, w, h, offset)`` of each straight cut in work pixels): closed frames the cut
+    crossed through their middle half, and pieces of content standing alone (a white border
+    around them) that the cut crossed through their middle half and along 80 % of their
+    width, that fill 85 % of their box and are panel-sized but shorter than half the cut. Full-resolution ``(x, y, w, h)`` boxes
+    grown over their frame."""
+    H, W = content.shape
+    found: list[tuple[int, int, int, int]] = [
+        (hx, hy, hw, hh) for hx, hy, hw, hh, _ in holes if hw * hh <= 0.25 * work_content.size
+    ]
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (work_content >= 0.5).view(np.uint8), connectivity=4
+    )
+    for vertical, x0, y0, w, h, offset in cuts:
+        at = int(round((x0 if vertical else y0) + offset))
+        line = labels[y0 : y0 + h, at] if vertical else labels[at, x0 : x0 + w]
+        for i in np.unique(line[line > 0]):
+            bx, by, bw, bh, area = (int(v) for v in stats[i])
+            if area < min_area or area < 0.85 * bw * bh or max(bw, bh) <= 2:
+                continue
+            span = bh if vertical else bw
+            if span > 0.5 * (h if vertical else w):
+                continue
+            if np.count_nonzero(line == i) < 0.8 * span:
+                continue  # panels joined by art across the gutter, not one panel over it
+            found.append((bx, by, bw, bh))
+    out: list[tuple[int, int, int, int]] = []
+    for hx, hy, hw, hh in found:
+        for vertical, x0, y0, w, h, offset in cuts:
+            if vertical:
+                at, lo, hi, a0, a1 = x0 + offset, y0, y0 + h, hx, hx + hw
+                b0, b1 = hy, hy + hh
+            else:
+                at, lo, hi, a0, a1 = y0 + offset, x0, x0 + w, hy, hy + hh
+                b0, b1 = hx, hx + hw
+            # Across its middle half: a panel drawn over a gutter straddles it.
+            if a0 + 0.25 * (a1 - a0) < at < a1 - 0.25 * (a1 - a0) and b0 < hi and lo < b1:
+                b = (round(hx / scale), round(hy / scale), round(hw / scale), round(hh / scale))
+                box = _grow_to_frame(content, b, (0, 0, W, H), limit)
+                if all(_iou(box, (x, y, x + bw, y + bh)) < 0.5 for x, y, bw, bh in out):
+                    out.append(box)
+                break
+    return out
 
 
 def _iou(box: tuple[int, int, int, int], corners: tuple[int, int, int, int]) -> float:

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from regionflow.regions.comics.comic_synth import GUTTER_KINDS, synth_page, synth_strip
+from regionflow.regions.comics.comic_synth import (
+    GUTTER_KINDS,
+    synth_manga_page,
+    synth_page,
+    synth_strip,
+)
 from regionflow.regions.comics.panel_eval import box_iou
 
 
@@ -75,3 +80,41 @@ def test_bad_options_name_the_argument(kwargs, match):
         synth_strip(0, **kwargs)
     with pytest.raises(ValueError, match=match):
         synth_page(0, **kwargs)
+
+
+def _guillotine(boxes) -> bool:
+    """Whether straight gutters spanning each block split the boxes down to single panels."""
+    if len(boxes) <= 1:
+        return True
+    for axis in (0, 1):
+        lo, hi = boxes[:, axis], boxes[:, axis] + boxes[:, axis + 2]
+        for c in np.unique(hi):
+            first, second = hi <= c, lo >= c
+            if first.any() and second.any() and (first | second).all():
+                return _guillotine(boxes[first]) and _guillotine(boxes[second])
+    return False
+
+
+def test_staggered_pages_have_a_block_no_straight_gutter_crosses():
+    for seed in range(6):
+        page = synth_manga_page(seed, "staggered", direction="rtl" if seed % 2 else "ltr")
+        again = synth_manga_page(seed, "staggered", direction="rtl" if seed % 2 else "ltr")
+        np.testing.assert_array_equal(page.image, again.image)
+        assert _inside(page.panels, page.image.shape) and len(page.panels) >= 5
+        assert not _guillotine(page.panels)
+    # The grid category is cut by straight gutters all the way down.
+    assert _guillotine(synth_manga_page(0, "grid").panels)
+
+
+def test_overlap_pages_draw_a_panel_across_a_row_gutter():
+    for seed in range(4):
+        page = synth_manga_page(seed, "overlap")
+        again = synth_manga_page(seed, "overlap")
+        np.testing.assert_array_equal(page.image, again.image)
+        assert _inside(page.panels, page.image.shape)
+        over = [b for b, k in zip(page.panels, page.panel_kinds, strict=True) if k == "overlap"]
+        assert over
+        for box in over:
+            # Over two other panels: its box overlaps at least two of theirs.
+            others = [b for b in page.panels if not np.array_equal(b, box)]
+            assert (box_iou([box], others) > 0).sum() >= 2

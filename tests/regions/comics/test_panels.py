@@ -304,3 +304,132 @@ def test_no_panel_reported_twice_on_frameless_pages():
         iou = box_iou([p.box for p in found], [p.box for p in found])
         np.fill_diagonal(iou, 0)
         assert iou.max() < 0.5, seed
+
+
+def _pinwheel(page):
+    """Five framed panels turning around a centre one: no straight gutter crosses the page."""
+    boxes = [
+        (20, 20, 190, 130),  # top
+        (200, 20, 280, 260),  # right
+        (90, 270, 280, 380),  # bottom
+        (20, 140, 80, 380),  # left
+        (90, 140, 190, 260),  # centre
+    ]
+    fills = [(90, 160, 40), (200, 120, 60), (60, 60, 160), (230, 230, 230), (120, 200, 200)]
+    for box, fill in zip(boxes, fills, strict=True):
+        _framed(page, *box, fill)
+    return [(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]
+
+
+@pytest.mark.parametrize("direction", ["ltr", "rtl"])
+def test_pinwheel_with_art_across_its_gutters_splits_into_its_panels(direction):
+    page = _page()
+    truth = _pinwheel(page)
+    # Hair across the gutter between top and right, a leaf on the one between centre and bottom.
+    cv2.line(page, (175, 60), (215, 85), (15, 15, 15), 2, cv2.LINE_AA)
+    cv2.ellipse(page, (140, 265), (9, 5), 20, 0, 360, (40, 40, 40), -1)
+    before = page.copy()
+    found = detect_panels(page, direction=direction)
+    np.testing.assert_array_equal(page, before)
+    order = reading_order(truth, direction=direction)
+    scores = evaluate_panels([found], [[truth[i] for i in order]])
+    assert scores["f1"] == 1.0 and scores["reading_order"] == 1.0
+    for p in found:
+        t = max(truth, key=lambda b: box_iou([p.box], [b])[0, 0])
+        assert max(abs(a - b) for a, b in zip(p.box, t, strict=True)) <= 3
+
+
+def test_bridged_split_keeps_frameless_art_whole():
+    # Frameless art on the gutter colour is no rectangle: a figure whose arm reaches across
+    # the gap to another figure stays one panel rather than falling into blobs.
+    page = _page()
+    cv2.ellipse(page, (100, 200), (60, 120), 0, 0, 360, (60, 60, 60), -1)
+    cv2.ellipse(page, (220, 200), (50, 100), 0, 0, 360, (90, 90, 90), -1)
+    cv2.line(page, (150, 150), (180, 150), (20, 20, 20), 3)
+    found = detect_panels(page)
+    assert len(found) == 1
+
+
+def test_only_bubbles_across_a_gutter_bridge_panels():
+    from regionflow.regions.comics.panels import _bridging_bubbles
+
+    gutter = np.zeros((100, 100), bool)
+    gutter[:, 45:55] = True  # a vertical gutter
+    gutter[:5, :] = True  # the top margin
+    bubble = np.zeros_like(gutter)
+    bubble[40:60, 35:65] = True  # across the gutter: gutter above and below it
+    bubble[6:20, 5:30] = True  # inside the left panel, touching the top margin
+    gutter &= ~bubble
+    before = (gutter.copy(), bubble.copy())
+    bridging = _bridging_bubbles(bubble, gutter)
+    assert bridging[50, 50] and not bridging[10, 10]
+    np.testing.assert_array_equal(gutter, before[0])
+    np.testing.assert_array_equal(bubble, before[1])
+
+
+def test_pinwheel_with_a_bubble_across_a_gutter_splits_but_a_bubble_inside_does_not():
+    page = _page()
+    truth = _pinwheel(page)
+    # A bubble across the gutter between centre and right panel bridges them; another inside
+    # the bottom panel reaches close to its frame: it is the panel's and splits nothing.
+    for centre, axes in (((195, 200), (30, 24)), ((185, 290), (80, 12))):
+        cv2.ellipse(page, centre, axes, 0, 0, 360, (255, 255, 255), -1)
+        cv2.ellipse(page, centre, axes, 0, 0, 360, (0, 0, 0), 2)
+    found = detect_panels(page, direction="rtl")
+    order = reading_order(truth, direction="rtl")
+    scores = evaluate_panels([found], [[truth[i] for i in order]])
+    assert scores["f1"] == 1.0 and len(found) == 5
+
+
+@pytest.mark.parametrize("direction", ["ltr", "rtl"])
+def test_panel_overlapping_a_gutter_is_its_own_panel(direction):
+    # A framed panel drawn across the gutter between two rows (white border, over both) blocks
+    # 40 % of that gutter: the rows stay apart and the overlapping panel reads after the upper.
+    page = _page()
+    _framed(page, 20, 20, 280, 180, (200, 120, 60))
+    _framed(page, 20, 190, 280, 380, (60, 60, 160))
+    cv2.rectangle(page, (96, 126), (203, 243), (255, 255, 255), -1)
+    _framed(page, 100, 130, 200, 240, (90, 160, 40))
+    found = detect_panels(page, direction=direction)
+    truth = [(20, 20, 260, 160), (100, 130, 100, 110), (20, 190, 260, 190)]
+    scores = evaluate_panels([found], [truth])
+    assert scores["f1"] == 1.0 and scores["reading_order"] == 1.0
+    assert [p.source for p in found] == ["cut", "inset", "cut"]
+    for p, t in zip(found, truth, strict=True):
+        assert max(abs(a - b) for a, b in zip(p.box, t, strict=True)) <= 3
+
+
+def test_a_frame_ending_a_gutter_is_no_overlap():
+    # A tall panel on the left, two stacked on the right: the right gutter runs into the tall
+    # panel's frame, which must not be cut as if it lay across the gutter.
+    page = _page()
+    truth = [(20, 20, 130, 360), (160, 20, 120, 170), (160, 200, 120, 180)]
+    for x, y, w, h in truth:
+        _framed(page, x, y, x + w, y + h)
+    found = detect_panels(page)
+    assert evaluate_panels([found], [truth])["f1"] == 1.0 and len(found) == 3
+
+
+def test_panels_joined_by_art_across_a_gutter_are_no_overlap():
+    # A figure drawn across the row gutter joins the panels above and below into one piece
+    # of content that the row cut crosses: that piece is no panel drawn over the gutter.
+    page = _page()
+    _framed(page, 20, 20, 140, 180)
+    _framed(page, 20, 190, 140, 380, (200, 120, 60))
+    _framed(page, 150, 20, 280, 380, (60, 60, 160))
+    cv2.ellipse(page, (80, 185), (14, 22), 0, 0, 360, (200, 200, 200), -1)
+    cv2.ellipse(page, (80, 185), (14, 22), 0, 0, 360, (10, 10, 10), 2)
+    found = detect_panels(page)
+    truth = [(20, 20, 120, 160), (150, 20, 130, 360), (20, 190, 120, 190)]
+    assert evaluate_panels([found], [truth])["f1"] == 1.0
+    assert all(p.source != "inset" for p in found)
+
+
+def test_slanted_leaf_holding_frameless_rows_falls_into_its_panels():
+    # Frameless panels on a light grey gutter: a slanted line through gutter-coloured
+    # backgrounds cuts a leaf spanning two rows (one page-sized polygon before); the contour
+    # fallback now runs on slanted leaves too and finds its nine panels.
+    page = synth_manga_page(10, "frameless", direction="ltr")
+    found = detect_panels(page.image, direction="ltr")
+    scores = evaluate_panels([found], [page.panels])
+    assert scores["f1"] == 1.0 and scores["reading_order"] == 1.0
