@@ -1,53 +1,154 @@
 """Frozen, typed configs for training and inference, with defaults = the DanbooRegion recipe.
 
+`FrozenConfig` is the one base of every config in regionflow (these, the stage configs in
+`tasks.config`, the comics and parts configs): a frozen pydantic model whose fields are the only
+source of defaults, whose types and validators check values, and whose errors name the field.
 Configs round-trip through plain dicts (JSON): the resolved config is saved in every checkpoint
 and next to a run's outputs, and the CLI / prefect.yaml only override fields.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import dataclass, fields
-from typing import Any, Literal, Self
+import types
+import typing
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 LOSSES = ("danbooregion", "l1", "l1+gan")
 TARGETS = ("jacobi", "harmonic")
 AMP_DTYPES = ("bfloat16", "float16")
 
+Positive = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[int, Field(ge=0)]
 
-class _DictConfig:
-    """Plain-dict and JSON (de)serialisation shared by the config dataclasses."""
+
+class ConfigError(ValueError):
+    """A config value or field name is wrong; the message names the field (dotted for nested)."""
+
+
+class FrozenConfig(BaseModel):
+    """Base of all configs: frozen, unknown fields forbidden, plain-dict and JSON (de)serialisation.
+
+    `to_dict` keeps tuples (the dict checkpoints store and run identities hash); `to_json` and
+    JSON-ready dicts turn them into lists, and validation turns lists back into tuples, so
+    `from_dict(to_dict(c)) == c` also after a JSON round trip. A string given for a tuple field
+    (`--set extract.exports=labels,svg`) is split at commas.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(describe(exc, type(self))) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_tuple_strings(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, info in cls.model_fields.items():
+            if isinstance(out.get(name), str) and _is_tuple_without_str(info.annotation):
+                out[name] = tuple(v.strip() for v in out[name].split(",") if v.strip())
+        return out
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        return self.model_dump()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples as lists)."""
+        return self.model_dump(mode="json")
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"data: unknown {cls.__name__} field(s) {unknown}")
-        return cls(**data)
+    def from_dict(cls, data: dict[str, Any] | None) -> Self:
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"config: expected a mapping, got {type(data).__name__}")
+        return cls(**(data or {}))
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        return json.dumps(self.to_json_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Self:
         return cls.from_dict(json.loads(text))
 
     def replace(self, **changes: Any) -> Self:
-        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+        """A copy with `changes`, validated (unlike pydantic's `model_copy`)."""
+        return type(self)(**{**{n: getattr(self, n) for n in type(self).model_fields}, **changes})
 
 
-def _positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{name}: must be > 0, got {value!r}")
+def _is_tuple_without_str(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is tuple:
+        return True
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        args = typing.get_args(annotation)
+        strings = any(a is str or typing.get_origin(a) is Literal for a in args)
+        return not strings and any(typing.get_origin(a) is tuple for a in args)
+    return False
 
 
-@dataclass(frozen=True)
-class TrainConfig(_DictConfig):
+_KINDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true/false",
+    "string": "a string",
+    "tuple": "a list",
+    "list": "a list",
+    "dict": "a mapping",
+    "model": "a mapping",
+}
+
+
+def describe(exc: ValidationError, model: type[BaseModel]) -> str:
+    """One line per error, each starting with the dotted field name (pydantic's own wording
+    otherwise): `train.steps: expected an integer, got 'many'`."""
+    lines = []
+    for error in exc.errors():
+        loc = ".".join(str(p) for p in error["loc"])
+        kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+        prefix = kind.split("_")[0]
+        if kind == "extra_forbidden":
+            known = ", ".join(sorted(_model_at(model, error["loc"][:-1]).model_fields))
+            lines.append(f"{loc}: unknown config field (known: {known})")
+        elif kind == "value_error":
+            message, parts = str(ctx.get("error", error["msg"])), [str(p) for p in error["loc"]]
+            if parts and message.startswith(f"{parts[-1]}:"):
+                parts = parts[:-1]  # a field validator whose message names its field
+            lines.append(".".join([*parts, message]))
+        elif kind == "literal_error":
+            lines.append(f"{loc}: expected one of {ctx.get('expected')}, got {value!r}")
+        elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+            lines.append(
+                f"{loc}: {error['msg'].lower().replace('input should be ', 'must be ')}, got {value!r}"
+            )
+        elif prefix in _KINDS and kind.endswith(("_type", "_parsing", "_fraction")):
+            lines.append(f"{loc}: expected {_KINDS[prefix]}, got {value!r}")
+        else:
+            lines.append(f"{loc or model.__name__}: {error['msg']}, got {value!r}")
+    return "; ".join(lines)
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
+    for part in loc:
+        annotation = (
+            model.model_fields[str(part)].annotation if str(part) in model.model_fields else None
+        )
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return model
+
+
+def require(name: str, ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(f"{name}: {message}")
+
+
+class TrainConfig(FrozenConfig):
     """Training hyper-parameters and runtime switches.
 
     Defaults are the original recipe (REFERENCE §1.4): batch 4, 512² crops, Adam lr 1e-5 for
@@ -83,20 +184,20 @@ class TrainConfig(_DictConfig):
     """
 
     loss: Literal["danbooregion", "l1", "l1+gan"] = "danbooregion"
-    steps: int = 50_000
-    batch_size: int = 4
-    crop: int = 512
-    lr: float = 1e-5
-    critic_lr: float = 1e-5
+    steps: Positive = 50_000
+    batch_size: Positive = 4
+    crop: Positive = 512
+    lr: PositiveFloat = 1e-5
+    critic_lr: PositiveFloat = 1e-5
     adam_betas: tuple[float, float] = (0.9, 0.999)
     adv_weight: float = 0.01
     gp_weight: float = 10.0
     l1_weight: float = 1.0
-    checkpoint_every: int = 200
-    keep_last: int = 3
-    preview_every: int = 10
-    val_every: int = 1000
-    log_every: int = 10
+    checkpoint_every: Positive = 200
+    keep_last: Positive = 3
+    preview_every: NonNegative = 10  # 0 = never
+    val_every: NonNegative = 1000  # 0 = never
+    log_every: Positive = 10
     seed: int = 0
     device: str = "auto"
     amp: bool = True
@@ -105,56 +206,40 @@ class TrainConfig(_DictConfig):
     compile: bool = False
     channels_last: bool = True
     deterministic: bool = False
-    num_workers: int = 2
+    num_workers: NonNegative = 2
     augment: bool = True
     target: Literal["jacobi", "harmonic"] = "jacobi"
     min_quality: float | None = None
     lr_milestones: tuple[int, ...] = ()
-    lr_gamma: float = 0.3
+    lr_gamma: PositiveFloat = 0.3
     zoom: tuple[float, float] | None = None
     low_contrast: float = 0.0
     init: str | None = "default"
 
-    def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss: expected one of {LOSSES}, got {self.loss!r}")
-        if self.target not in TARGETS:
-            raise ValueError(f"target: expected one of {TARGETS}, got {self.target!r}")
-        if self.amp_dtype not in AMP_DTYPES:
-            raise ValueError(f"amp_dtype: expected one of {AMP_DTYPES}, got {self.amp_dtype!r}")
-        for name in ("steps", "batch_size", "crop", "checkpoint_every", "keep_last", "log_every"):
-            _positive(name, getattr(self, name))
-        for name in ("preview_every", "val_every"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name}: must be >= 0 (0 = never), got {getattr(self, name)}")
-        for name in ("lr", "critic_lr"):
-            _positive(name, getattr(self, name))
-        if self.crop % 32:
-            raise ValueError(
-                f"crop: must be a multiple of 32 (the U-Net pools 5 times), got {self.crop}"
-            )
-        if not 0.0 <= self.low_contrast <= 1.0:
-            raise ValueError(f"low_contrast: a probability in [0, 1], got {self.low_contrast!r}")
-        if self.num_workers < 0:
-            raise ValueError(f"num_workers: must be >= 0, got {self.num_workers}")
-        # JSON turns tuples into lists; normalise so from_dict(to_dict(c)) == c.
-        object.__setattr__(self, "adam_betas", tuple(float(b) for b in self.adam_betas))
-        if len(self.adam_betas) != 2:
-            raise ValueError(f"adam_betas: expected two floats, got {self.adam_betas!r}")
-        object.__setattr__(self, "lr_milestones", tuple(int(m) for m in self.lr_milestones))
-        if any(m <= 0 for m in self.lr_milestones) or list(self.lr_milestones) != sorted(
-            self.lr_milestones
-        ):
-            raise ValueError(
-                f"lr_milestones: expected increasing positive steps, got {self.lr_milestones!r}"
-            )
-        _positive("lr_gamma", self.lr_gamma)
-        if self.zoom is not None:
-            object.__setattr__(self, "zoom", tuple(float(z) for z in self.zoom))
-            if len(self.zoom) != 2 or not 0 < self.zoom[0] <= self.zoom[1]:
-                raise ValueError(
-                    f"zoom: expected (low, high) with 0 < low <= high, got {self.zoom!r}"
-                )
+    @model_validator(mode="after")
+    def _check_values(self) -> Self:
+        require(
+            "crop",
+            self.crop % 32 == 0,
+            f"must be a multiple of 32 (the U-Net pools 5 times), got {self.crop}",
+        )
+        require(
+            "low_contrast",
+            0.0 <= self.low_contrast <= 1.0,
+            f"a probability in [0, 1], got {self.low_contrast!r}",
+        )
+        require(
+            "lr_milestones",
+            all(m > 0 for m in self.lr_milestones)
+            and list(self.lr_milestones) == sorted(self.lr_milestones),
+            f"expected increasing positive steps, got {self.lr_milestones!r}",
+        )
+        require(
+            "zoom",
+            self.zoom is None or 0 < self.zoom[0] <= self.zoom[1],
+            f"expected (low, high) with 0 < low <= high, got {self.zoom!r}",
+        )
+        return self
 
     def lr_factor(self, step: int) -> float:
         """Learning-rate multiplier for (0-based) `step` under the step-decay schedule."""
@@ -165,8 +250,7 @@ class TrainConfig(_DictConfig):
         return self.loss != "l1"
 
 
-@dataclass(frozen=True)
-class InferenceConfig(_DictConfig):
+class InferenceConfig(FrozenConfig):
     """How a page is run through the generator.
 
     short_side : the page is resized so its short side is this many pixels before the net runs
@@ -181,24 +265,20 @@ class InferenceConfig(_DictConfig):
     cpu_amp : bf16 autocast on CPUs with native bf16 (AMX / AVX512-BF16); float32 elsewhere.
     """
 
-    short_side: int | None = 1024
-    tile: int = 1024
+    short_side: Positive | None = 1024
+    tile: Positive = 1024
     overlap: int = 128
     tta: Literal[1, 4, 8] = 1
-    batch: int = 4
+    batch: Positive = 4
     amp: bool = True
     cpu_amp: bool = False
 
-    def __post_init__(self) -> None:
-        if self.short_side is not None:
-            _positive("short_side", self.short_side)
-        _positive("tile", self.tile)
-        _positive("batch", self.batch)
-        if self.tile % 32:
-            raise ValueError(f"tile: must be a multiple of 32, got {self.tile}")
-        if self.overlap < 0 or self.overlap % 32 or self.overlap >= self.tile:
-            raise ValueError(
-                f"overlap: must be a multiple of 32 in [0, tile), got {self.overlap} (tile {self.tile})"
-            )
-        if self.tta not in (1, 4, 8):
-            raise ValueError(f"tta: expected 1, 4 or 8, got {self.tta!r}")
+    @model_validator(mode="after")
+    def _check_values(self) -> Self:
+        require("tile", self.tile % 32 == 0, f"must be a multiple of 32, got {self.tile}")
+        require(
+            "overlap",
+            0 <= self.overlap < self.tile and self.overlap % 32 == 0,
+            f"must be a multiple of 32 in [0, tile), got {self.overlap} (tile {self.tile})",
+        )
+        return self

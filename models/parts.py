@@ -24,13 +24,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import torch
+from pydantic import model_validator
 from torch import nn
 
-from regionflow.models.config import _DictConfig
+from regionflow.models.config import FrozenConfig, require
 from regionflow.models.device import (
     Runtime,
     prepare_module,
@@ -53,8 +54,7 @@ RESUMABLE_CHANGES = frozenset(
 OnStep = Callable[[int, dict[str, float], np.ndarray | None], None]
 
 
-@dataclass(frozen=True)
-class PartsTrainConfig(_DictConfig):
+class PartsTrainConfig(FrozenConfig):
     """Mask R-CNN training for character parts.
 
     classes : the part classes (index i = COCO category id i + 1); the seed's eight by default.
@@ -87,19 +87,19 @@ class PartsTrainConfig(_DictConfig):
     deterministic: bool = False
     threads: int = 0
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "classes", tuple(self.classes))
-        if not self.classes:
-            raise ValueError("classes: at least one class")
+    @model_validator(mode="after")
+    def _check_values(self) -> Self:
+        require("classes", bool(self.classes), "at least one class")
         for name in ("image_size", "width", "fpn_channels", "steps", "batch_size", "lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)!r}")
-        if self.image_size < 64:
-            raise ValueError(f"image_size: must be >= 64, got {self.image_size}")
-        if self.width % 8 or self.fpn_channels % 8:
-            raise ValueError("width, fpn_channels: must be multiples of 8 (GroupNorm groups)")
-        if self.checkpoint_every < 1 or self.keep_last < 1:
-            raise ValueError("checkpoint_every, keep_last: must be >= 1")
+            require(name, getattr(self, name) > 0, f"must be > 0, got {getattr(self, name)!r}")
+        require("image_size", self.image_size >= 64, f"must be >= 64, got {self.image_size}")
+        for name in ("width", "fpn_channels"):
+            require(
+                name, getattr(self, name) % 8 == 0, "must be a multiple of 8 (GroupNorm groups)"
+            )
+        for name in ("checkpoint_every", "keep_last"):
+            require(name, getattr(self, name) >= 1, f"must be >= 1, got {getattr(self, name)}")
+        return self
 
     def lr_at(self, step: int) -> float:
         """Learning rate of 0-based step `step`."""

@@ -16,10 +16,14 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 
 def _plain(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, BaseModel):  # the configs: the same dict a dataclass of them gave
+        return {name: _plain(getattr(obj, name)) for name in type(obj).model_fields}
     if isinstance(obj, dict):
         return {str(k): _plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -30,7 +34,7 @@ def _plain(obj: Any) -> Any:
 
 
 def fingerprint(obj: Any) -> str:
-    """sha256 (hex) of `obj` as canonical JSON (dataclasses become dicts)."""
+    """sha256 (hex) of `obj` as canonical JSON (dataclasses and configs become dicts)."""
     text = json.dumps(_plain(obj), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -7,12 +7,13 @@ page whose completion record matches its input bytes and detector options is ski
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from prefect import task
+from pydantic import Field
 
+from regionflow.models.config import FrozenConfig
 from regionflow.regions.comics.cuts import (
     Cut,
     RowStatistics,
@@ -26,16 +27,10 @@ from regionflow.storage.fingerprints import fingerprint
 from regionflow.storage.store import Store
 from regionflow.tasks.stage import stage_code, stage_logger
 
-_CHOICES = {
-    "width_policy": ("scale", "pad"),
-    "mode": ("ours", "seed", "seed-rough"),
-    "fragments": ("merge", "separate"),
-    "direction": ("ltr", "rtl"),
-}
+Byte = Annotated[int, Field(ge=0, le=255)]
 
 
-@dataclass(frozen=True)
-class ComicsConfig:
+class ComicsConfig(FrozenConfig):
     """Options of `regionflow cuts` and `regionflow panels` (see `regions.comics.cuts`, `regions.comics.panels`).
 
     Cut fields follow ``regions.comics.cuts.detect_cuts``; ``panel_*`` fields and ``direction``,
@@ -44,21 +39,27 @@ class ComicsConfig:
     """
 
     # linking the slices of an episode
-    width_policy: str = "scale"  # "scale": rescale odd widths keeping aspect; "pad": centre them
-    background: tuple[int, int, int] = (255, 255, 255)  # padding colour (BGR) for "pad"
+    width_policy: Literal["scale", "pad"] = (
+        "scale"  # "scale": rescale odd widths keeping aspect; "pad": centre them
+    )
+    background: tuple[Byte, Byte, Byte] = (255, 255, 255)  # padding colour (BGR) for "pad"
     # cuts
-    mode: str = "ours"  # "ours", or the seed's "seed-rough" / "seed" (rough + Canny/Hough)
-    tolerance: float = 24.0  # gutter colour tolerance, grey levels
+    mode: Literal["ours", "seed", "seed-rough"] = (
+        "ours"  # "ours", or the seed's "seed-rough" / "seed" (rough + Canny/Hough)
+    )
+    tolerance: float = Field(default=24.0, ge=0)  # gutter colour tolerance, grey levels
     min_gutter: int | None = None  # None: max(2, 1 % of the width)
     min_cut_height: float | None = None  # None: 0.2 × width; lower blocks are fragments
     min_cut_area: float | None = None  # None: 0.12 × width²
     outlier_fraction: float = 0.002  # specks a gutter row may hold
-    fragments: str = "merge"  # "merge" into the nearest cut, or "separate" cuts of kind fragment
-    gutter_colour: str | tuple[float, float, float] | None = "auto"
+    fragments: Literal["merge", "separate"] = (
+        "merge"  # "merge" into the nearest cut, or "separate" cuts of kind fragment
+    )
+    gutter_colour: Literal["auto"] | tuple[float, float, float] | None = "auto"
     # panels
-    direction: str = "ltr"  # reading direction within a row: "rtl" for manga
-    panel_tolerance: float = 8.0
-    panel_min_gutter: int = 1
+    direction: Literal["ltr", "rtl"] = "ltr"  # reading direction within a row: "rtl" for manga
+    panel_tolerance: float = Field(default=8.0, ge=0)
+    panel_min_gutter: int = Field(default=1, ge=1)
     min_panel_area: float | None = None  # None: 0.5 % of the page
     remove_bubbles: bool = True
     fallback: bool = True
@@ -66,47 +67,8 @@ class ComicsConfig:
     frame_lines: bool = True  # split along a thin frame line where there is no gutter
     insets: bool = True  # closed frames inside a panel are panels of their own
     # debug overlays of strips
-    overlay_width: int = 480
-    overlay_piece_height: int = 4096
-
-    def __post_init__(self) -> None:
-        for name, allowed in _CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name}: expected one of {allowed}, got {getattr(self, name)!r}")
-        background = tuple(int(v) for v in self.background)
-        if len(background) != 3 or not all(0 <= v <= 255 for v in background):
-            raise ValueError(
-                f"background: expected three values in 0..255, got {self.background!r}"
-            )
-        object.__setattr__(self, "background", background)
-        colour = self.gutter_colour
-        if colour is not None and not isinstance(colour, str):
-            colour = tuple(float(v) for v in colour)
-            if len(colour) != 3:
-                raise ValueError(
-                    f"gutter_colour: expected 'auto', None or 3 values, got {colour!r}"
-                )
-            object.__setattr__(self, "gutter_colour", colour)
-        elif isinstance(colour, str) and colour != "auto":
-            raise ValueError(f"gutter_colour: expected 'auto', None or 3 values, got {colour!r}")
-        for name in ("overlay_width", "overlay_piece_height", "panel_min_gutter"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name}: expected an integer >= 1, got {getattr(self, name)!r}")
-        if self.tolerance < 0 or self.panel_tolerance < 0:
-            raise ValueError("tolerance, panel_tolerance: must be >= 0")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> ComicsConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data or {}) - known)
-        if unknown:
-            raise ValueError(
-                f"{unknown[0]}: unknown comics config field (known: {', '.join(sorted(known))})"
-            )
-        return cls(**(data or {}))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+    overlay_width: int = Field(default=480, ge=1)
+    overlay_piece_height: int = Field(default=4096, ge=1)
 
     def cut_options(self) -> dict[str, Any]:
         """Keyword arguments of ``regions.comics.cuts.cuts_from_statistics`` (and ``detect_cuts``)."""

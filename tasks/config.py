@@ -6,16 +6,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import types
-import typing
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal
 
-from regionflow.models.config import TrainConfig
+from pydantic import Field
 
-T = TypeVar("T")
+from regionflow.models.config import (
+    ConfigError,
+    FrozenConfig,
+    NonNegative,
+    Positive,
+    TrainConfig,
+)
+
 EXPORT_FORMATS = ("labels", "flat", "regions", "coco", "svg")
 BASELINES = ("felzenszwalb", "slic", "watershed")
 PREDICTORS = ("model", "ground_truth", *BASELINES)
@@ -24,10 +27,11 @@ DECODERS = (
     "full",
     "colour",
 )  # regions.danbooregion.decode.DECODERS (a test ties the two)
+Predictor = Literal["model", "ground_truth", "felzenszwalb", "slic", "watershed"]
+ExportFormat = Literal["labels", "flat", "regions", "coco", "svg"]
 
 
-@dataclass(frozen=True)
-class IngestConfig:
+class IngestConfig(FrozenConfig):
     """Where samples come from and what counts as a valid one."""
 
     source: str = "synthetic"  # "synthetic", a folder, an archive, a URL (http, s3://, memory://…)
@@ -38,86 +42,59 @@ class IngestConfig:
     synthetic_height: int = 256
     synthetic_width: int = 256
     max_pixels: int = 100_000_000  # decompression-bomb guard
-    max_size_mismatch: int = 2  # image vs region map, in pixels, before quarantine
+    max_size_mismatch: NonNegative = 2  # image vs region map, in pixels, before quarantine
     sha256: str | None = None  # expected sha256 of a downloaded archive
     strict: bool = False  # fail the run when any sample is quarantined
 
 
-@dataclass(frozen=True)
-class SkeletonConfig:
+class SkeletonConfig(FrozenConfig):
     """The DanbooRegion skeleton target (REFERENCE §1.2)."""
 
-    rounds: int = 512
-    method: str = "jacobi"  # "jacobi" (the original, 512 damped rounds) or "harmonic" (converged)
+    rounds: Positive = 512
+    method: Literal["jacobi", "harmonic"] = (
+        "jacobi"  # "jacobi" (the original, 512 damped rounds) or "harmonic" (converged)
+    )
     seed: int = 0  # noise seed; each sample mixes in its id
     splits: tuple[str, ...] = ("train", "val")
 
-    def __post_init__(self) -> None:
-        if self.method not in ("jacobi", "harmonic"):
-            raise ValueError(f"method: expected 'jacobi' or 'harmonic', got {self.method!r}")
-        if self.rounds < 1:
-            raise ValueError(f"rounds: must be >= 1, got {self.rounds}")
 
-
-@dataclass(frozen=True)
-class ExtractConfig:
+class ExtractConfig(FrozenConfig):
     """Regions from images: which samples, which predictor, which decoder, what to export."""
 
     split: str = "val"
     # "model" (the trained checkpoint), "ground_truth" (GT → skeleton → decoder: the ceiling of the
     # representation), or a classical baseline: "felzenszwalb", "slic", "watershed"
-    predictor: str = "model"
+    predictor: Predictor = "model"
     # "full" (the original's post-processing), "simple" (watershed on the skeleton's normal map) or
     # "colour" (simple's markers, watershed on the picture; the shipped model's own)
-    decoder: str = "full"
+    decoder: Literal["simple", "full", "colour"] = "full"
     # Marker threshold of the decoder; None = its default (simple 100, full 135), or the shipped
     # model's own (chosen on synthetic val, models/zoo/default.json) when extracting with it.
     threshold: int | None = None
     # Working resolution of the net (short side, px; None = the image's own). The shipped model
     # records its own (models/zoo/default.json), which `region_export` uses instead.
     short_side: int | None = 1024
-    tta: int = 1  # dihedral test-time augmentation: 1, 4 or 8
+    tta: Literal[1, 4, 8] = 1  # dihedral test-time augmentation: 1, 4 or 8
     # bf16 autocast on CPUs with native bf16 (AMX / AVX512-BF16; ≈2× faster there), float32
     # elsewhere; on CUDA bf16 always (InferenceConfig.amp)
     cpu_amp: bool = True
-    exports: tuple[str, ...] = ("labels", "flat", "regions")  # also: "coco", "svg"
+    exports: tuple[ExportFormat, ...] = ("labels", "flat", "regions")  # also: "coco", "svg"
     max_images: int | None = None
-    compare: tuple[str, ...] = ()  # more predictors scored on the same images, side by side
+    compare: tuple[Predictor, ...] = ()  # more predictors scored on the same images, side by side
     # Decoder thresholds for boundary ODS/OIS (BSDS-style sweep); () = only the decoder's own.
     # Each threshold decodes and matches once more per image.
     thresholds: tuple[int, ...] = ()
     # Boundary P/R/F is reported twice: at 0.0075 × the diagonal (BSDS) and at this many pixels.
-    tolerance_px: float = 2.0
-
-    def __post_init__(self) -> None:
-        if not self.tolerance_px >= 0:
-            raise ValueError(f"tolerance_px: must be >= 0, got {self.tolerance_px!r}")
-        for name, value, allowed in (
-            ("predictor", self.predictor, PREDICTORS),
-            ("decoder", self.decoder, DECODERS),
-            ("tta", self.tta, (1, 4, 8)),
-        ):
-            if value not in allowed:
-                raise ValueError(f"{name}: expected one of {allowed}, got {value!r}")
-        if set(self.compare) - set(PREDICTORS):
-            raise ValueError(
-                f"compare: unknown predictors {sorted(set(self.compare) - set(PREDICTORS))}"
-            )
-        unknown = set(self.exports) - set(EXPORT_FORMATS)
-        if unknown:
-            raise ValueError(
-                f"exports: unknown formats {sorted(unknown)} (known: {', '.join(EXPORT_FORMATS)})"
-            )
+    tolerance_px: float = Field(default=2.0, ge=0)
 
 
-@dataclass(frozen=True)
-class PipelineConfig:
+class PipelineConfig(FrozenConfig):
     """All four stages plus where the Dask work runs."""
 
-    ingest: IngestConfig = field(default_factory=IngestConfig)
-    skeleton: SkeletonConfig = field(default_factory=SkeletonConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
-    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    ingest: IngestConfig = IngestConfig()
+    skeleton: SkeletonConfig = SkeletonConfig()
+    train: TrainConfig = TrainConfig()
+    extract: ExtractConfig = ExtractConfig()
     dask_address: str | None = (
         None  # None: $DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine
     )
@@ -152,18 +129,33 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(
-        cls, data: dict[str, Any], *, base: PipelineConfig | None = None
+        cls, data: dict[str, Any] | None, *, base: PipelineConfig | None = None
     ) -> PipelineConfig:
-        """`base` (default: the defaults) with the fields in `data` replaced.
+        """`base` (default: the defaults) with the fields in `data` (nested by stage) replaced.
 
         The skeleton stage computes the target training learns, so `skeleton.method` and
         `train.target` are one choice: the one `data` gives sets the other; both given and
         different is an error naming both (never a silent overwrite).
         """
-        return _one_target(replace_fields(base or cls(), data), data)
+        data = data or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"config: expected a mapping, got {type(data).__name__}")
+        merged = _merge((base or cls()).to_dict(), data)
+        return _one_target(cls(**merged), data)
 
     def to_dict(self) -> dict[str, Any]:
-        return to_dict(self)
+        """JSON-ready (tuples as lists): what flows take and `regionflow config` prints."""
+        return self.to_json_dict()
+
+
+def _merge(base: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `data` laid over it; sections (dicts in both) merge field by field."""
+    out = dict(base)
+    for key, value in data.items():
+        current = out.get(key)
+        both = isinstance(current, dict) and isinstance(value, dict)
+        out[key] = _merge(current, value) if both else value
+    return out
 
 
 def _one_target(config: PipelineConfig, data: dict[str, Any]) -> PipelineConfig:
@@ -174,98 +166,34 @@ def _one_target(config: PipelineConfig, data: dict[str, Any]) -> PipelineConfig:
     if method == target:
         return config
     if gave_method and gave_target:
-        raise ValueError(
+        raise ConfigError(
             f"skeleton.method={method!r} conflicts with train.target={target!r}: the skeleton "
             "stage computes the target training learns; give one of them (the other follows) "
             "or the same value to both"
         )
     if gave_method:
-        return dataclasses.replace(config, train=dataclasses.replace(config.train, target=method))
-    return dataclasses.replace(config, skeleton=dataclasses.replace(config.skeleton, method=target))
+        return config.replace(train=config.train.replace(target=method))
+    return config.replace(skeleton=config.skeleton.replace(method=target))
 
 
-def to_dict(config: Any) -> dict[str, Any]:
-    """A JSON-ready dict of a (nested) config dataclass."""
-    return json.loads(json.dumps(dataclasses.asdict(config)))
+def to_dict(config: FrozenConfig) -> dict[str, Any]:
+    """A JSON-ready dict of a (nested) config."""
+    return config.to_json_dict()
 
 
-def replace_fields(config: T, data: dict[str, Any], *, prefix: str = "") -> T:
-    """`config` with the fields in `data` replaced; nested dataclasses take nested dicts."""
-    if not isinstance(data, dict):
-        raise ValueError(f"{prefix or 'config'}: expected a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(config)}
-    hints = typing.get_type_hints(type(config))
-    changes = {}
-    for name, value in data.items():
-        where = f"{prefix}{name}"
-        if name not in fields:
-            raise ValueError(f"{where}: unknown config field (known: {', '.join(sorted(fields))})")
-        current = getattr(config, name)
-        if dataclasses.is_dataclass(current):
-            changes[name] = replace_fields(current, value, prefix=f"{where}.")
-        else:
-            changes[name] = _coerce(value, hints[name], where)
-    return dataclasses.replace(config, **changes)
-
-
-def apply_overrides(config: T, overrides: list[str]) -> T:
-    """Apply `section.field=value` strings (values parsed as JSON when they parse)."""
+def apply_overrides(config: PipelineConfig, overrides: list[str]) -> PipelineConfig:
+    """Apply `section.field=value` strings; a value is parsed as JSON when it parses, else taken
+    as a string, and the model's field types coerce and check it (errors name the field)."""
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"override {item!r}: expected FIELD=VALUE, e.g. train.steps=50")
+            raise ConfigError(f"override {item!r}: expected FIELD=VALUE, e.g. train.steps=50")
         try:
             value: Any = json.loads(raw)
         except ValueError:
             value = raw
-        nested: dict[str, Any] = value
+        nested: Any = value
         for part in reversed(key.split(".")):
             nested = {part: nested}
-        config = replace_fields(config, nested)
+        config = PipelineConfig.from_dict(nested, base=config)
     return config
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (types.UnionType, typing.Union):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, where)
-            except ValueError as exc:
-                errors.append(str(exc))
-        raise ValueError(errors[0] if errors else f"{where}: bad value {value!r}")
-    if origin is tuple:
-        if isinstance(value, str):
-            value = [v for v in value.split(",") if v]
-        if not isinstance(value, (list, tuple)):
-            raise ValueError(f"{where}: expected a list, got {value!r}")
-        return tuple(_coerce(v, args[0], where) for v in value)
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-            return value.lower() in ("true", "1", "yes")
-        raise ValueError(f"{where}: expected true/false, got {value!r}")
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise ValueError(f"{where}: expected an integer, got {value!r}")
-        try:
-            return int(value)
-        except ValueError:
-            raise ValueError(f"{where}: expected an integer, got {value!r}") from None
-    if hint is float:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: expected a number, got {value!r}") from None
-    if hint is str:
-        if not isinstance(value, str):
-            raise ValueError(f"{where}: expected a string, got {value!r}")
-        return value
-    return value

@@ -4,7 +4,7 @@ Long because the four parts stages share their configs, fingerprints and dataset
 natural split, if it grows, is one module per stage.
 
 Each task reads through storage, calls models/ or regions/, writes through storage and returns a
-small reference. Stage configs are frozen dataclasses with defaults in code (house rule 4).
+small reference. Stage configs are frozen pydantic models with defaults in code (house rule 4).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from prefect import task
 
+from regionflow.models.config import FrozenConfig
 from regionflow.models.parts import (
     PartsSample,
     PartsTrainConfig,
@@ -65,8 +65,7 @@ STAGE_CODE = (
 SPLITS = ("train", "val")
 
 
-@dataclass(frozen=True)
-class PartsIngestConfig:
+class PartsIngestConfig(FrozenConfig):
     """source: "synthetic" (the built-in characters) or a COCO JSON file (images beside it, or
     in `images`). dataset: the name in the store (default: synthetic-<style> or the file stem).
     Images without a "split" go to val with probability val_fraction (stable per file name)."""
@@ -91,8 +90,7 @@ class PartsIngestConfig:
         return Path(self.source).stem
 
 
-@dataclass(frozen=True)
-class PartsEvalConfig:
+class PartsEvalConfig(FrozenConfig):
     """Which split to score; snapping regions: "colour" (flat-colour components of the image:
     what a perfect region model finds on flat art) or "model" (the region model's skeleton,
     decoded; `region_checkpoint` or the shipped model); min_inside: the snapping vote."""
@@ -105,15 +103,14 @@ class PartsEvalConfig:
     min_inside: float = 0.5
 
 
-@dataclass(frozen=True)
 class PartsPredictConfig(PartsEvalConfig):
     overlay_threshold: float = 0.5
-    exports: tuple[str, ...] = field(default=("results", "labels", "overlay"))
+    exports: tuple[str, ...] = ("results", "labels", "overlay")
 
 
-def config_dict(config: Any) -> dict[str, Any]:
-    data = asdict(config)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+def config_dict(config: FrozenConfig) -> dict[str, Any]:
+    """JSON-ready (tuples as lists): what the flows pass and the fingerprints hash."""
+    return config.to_json_dict()
 
 
 def _split_of(entry: dict, val_fraction: float) -> str:

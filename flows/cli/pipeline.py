@@ -7,7 +7,6 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from regionflow.flows.cli.common import (
@@ -141,16 +140,16 @@ def load_pipeline_config(args: argparse.Namespace):
         config = PipelineConfig.from_dict(data, base=config)
     config = apply_overrides(config, args.overrides)
     if getattr(args, "dask_address", None):
-        config = replace(config, dask_address=args.dask_address)
+        config = config.replace(dask_address=args.dask_address)
     if getattr(args, "wait_for_lock", 0.0):
-        config = replace(config, lock_wait=args.wait_for_lock)
+        config = config.replace(lock_wait=args.wait_for_lock)
     return config
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from regionflow.tasks.config import PipelineConfig
 
-    return _run_pipeline(replace(PipelineConfig.demo(), lock_wait=args.wait_for_lock), args.store)
+    return _run_pipeline(PipelineConfig.demo().replace(lock_wait=args.wait_for_lock), args.store)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

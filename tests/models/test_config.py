@@ -1,7 +1,7 @@
-import dataclasses
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from regionflow.models.config import InferenceConfig, TrainConfig
 
@@ -36,7 +36,7 @@ def test_round_trip_through_json(config):
 
 
 def test_frozen():
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         TrainConfig().steps = 3  # type: ignore[misc]
 
 

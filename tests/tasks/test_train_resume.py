@@ -20,7 +20,7 @@ from regionflow.tasks.skeletonize import STAGE as SKELETON_STAGE
 from regionflow.tasks.train import train_model
 
 # Start from Glorot weights, not the shipped model, where the config offers the choice.
-GLOROT_START = {"init": "none"} if "init" in TrainConfig.__dataclass_fields__ else {}
+GLOROT_START = {"init": "none"} if "init" in TrainConfig.model_fields else {}
 
 
 @pytest.fixture
