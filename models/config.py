@@ -124,7 +124,7 @@ def describe(exc: ValidationError, model: type[BaseModel]) -> str:
             lines.append(f"{loc}: expected one of {ctx.get('expected')}, got {value!r}")
         elif kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
             lines.append(
-                f"{loc}: {error['msg'].lower().replace('input should be ', 'must be ')}, got {value!r}"
+                f"{loc}: {error['msg'].replace('Input should be', 'must be')}, got {value!r}"
             )
         elif prefix in _KINDS and kind.endswith(("_type", "_parsing", "_fraction")):
             lines.append(f"{loc}: expected {_KINDS[prefix]}, got {value!r}")

@@ -93,12 +93,16 @@ class PartsTrainConfig(FrozenConfig):
         for name in ("image_size", "width", "fpn_channels", "steps", "batch_size", "lr"):
             require(name, getattr(self, name) > 0, f"must be > 0, got {getattr(self, name)!r}")
         require("image_size", self.image_size >= 64, f"must be >= 64, got {self.image_size}")
-        for name in ("width", "fpn_channels"):
-            require(
-                name, getattr(self, name) % 8 == 0, "must be a multiple of 8 (GroupNorm groups)"
-            )
-        for name in ("checkpoint_every", "keep_last"):
-            require(name, getattr(self, name) >= 1, f"must be >= 1, got {getattr(self, name)}")
+        require(
+            "width, fpn_channels",
+            self.width % 8 == 0 and self.fpn_channels % 8 == 0,
+            "must be multiples of 8 (GroupNorm groups)",
+        )
+        require(
+            "checkpoint_every, keep_last",
+            self.checkpoint_every >= 1 and self.keep_last >= 1,
+            "must be >= 1",
+        )
         return self
 
     def lr_at(self, step: int) -> float:

@@ -39,22 +39,19 @@ class ComicsConfig(FrozenConfig):
     """
 
     # linking the slices of an episode
-    width_policy: Literal["scale", "pad"] = (
-        "scale"  # "scale": rescale odd widths keeping aspect; "pad": centre them
-    )
+    # "scale": rescale odd widths keeping aspect; "pad": centre them
+    width_policy: Literal["scale", "pad"] = "scale"
     background: tuple[Byte, Byte, Byte] = (255, 255, 255)  # padding colour (BGR) for "pad"
     # cuts
-    mode: Literal["ours", "seed", "seed-rough"] = (
-        "ours"  # "ours", or the seed's "seed-rough" / "seed" (rough + Canny/Hough)
-    )
+    # "ours", or the seed's "seed-rough" / "seed" (rough + Canny/Hough)
+    mode: Literal["ours", "seed", "seed-rough"] = "ours"
     tolerance: float = Field(default=24.0, ge=0)  # gutter colour tolerance, grey levels
     min_gutter: int | None = None  # None: max(2, 1 % of the width)
     min_cut_height: float | None = None  # None: 0.2 × width; lower blocks are fragments
     min_cut_area: float | None = None  # None: 0.12 × width²
     outlier_fraction: float = 0.002  # specks a gutter row may hold
-    fragments: Literal["merge", "separate"] = (
-        "merge"  # "merge" into the nearest cut, or "separate" cuts of kind fragment
-    )
+    # "merge" into the nearest cut, or "separate" cuts of kind fragment
+    fragments: Literal["merge", "separate"] = "merge"
     gutter_colour: Literal["auto"] | tuple[float, float, float] | None = "auto"
     # panels
     direction: Literal["ltr", "rtl"] = "ltr"  # reading direction within a row: "rtl" for manga
