@@ -29,7 +29,7 @@ from regionflow.tasks.parts import (
 @flow(name="parts-ingest", log_prints=True)
 def parts_ingest_flow(store: str, config: dict | None = None) -> dict:
     """Validate a COCO instance dataset (or generate the built-in one) into the store."""
-    cfg = config_dict(PartsIngestConfig(**(config or {})))
+    cfg = config_dict(PartsIngestConfig.from_dict(config))
     source = "synthetic"
     if cfg["source"] != "synthetic":
         source = coco_source_fingerprint(cfg["source"], cfg["images"])
@@ -57,7 +57,7 @@ def parts_evaluate_flow(
     store: str, checkpoint: str, dataset: str, upstream: str, config: dict | None = None
 ) -> dict:
     """COCOeval bbox/segm AP (overall, per class), raw and region-snapped masks."""
-    cfg = config_dict(PartsEvalConfig(**(config or {})))
+    cfg = config_dict(PartsEvalConfig.from_dict(config))
     return _run_stage(
         evaluate_parts,
         Store(store),
@@ -112,7 +112,7 @@ def parts_predict(
     """
     from regionflow.storage.parts import expand_image_paths
 
-    cfg = config_dict(PartsPredictConfig(**(config or {})))
+    cfg = config_dict(PartsPredictConfig.from_dict(config))
     files = expand_image_paths(inputs)
     return _run_stage(predict_parts, Store(store), config=cfg, checkpoint=checkpoint, inputs=files)
 

@@ -41,7 +41,7 @@ def _run_stage(task, store: Store, **kwargs: Any) -> dict[str, Any] | State:
 @flow(name="ingest", log_prints=True)
 def ingest_flow(store: str, config: dict | None = None, dask_address: str | None = None) -> dict:
     """Fetch or generate the source, validate every sample, write Zarr arrays and the manifest."""
-    cfg = to_dict(IngestConfig(**(config or {})))
+    cfg = to_dict(IngestConfig.from_dict(config))
     source = locate_source(store, cfg)
     return _run_stage(
         ingest_samples,
@@ -57,7 +57,7 @@ def skeletonize_flow(
     store: str, upstream: str, config: dict | None = None, dask_address: str | None = None
 ) -> dict:
     """Compute the DanbooRegion skeleton target of every annotated sample, in parallel."""
-    cfg = to_dict(SkeletonConfig(**(config or {})))
+    cfg = to_dict(SkeletonConfig.from_dict(config))
     return _run_stage(
         skeletonize_samples, Store(store), config=cfg, upstream=upstream, dask_address=dask_address
     )
@@ -80,7 +80,7 @@ def extract_flow(
     dask_address: str | None = None,
 ) -> dict:
     """Predict, decode and score regions for a split; write exports and the report."""
-    cfg = to_dict(ExtractConfig(**(config or {})))
+    cfg = to_dict(ExtractConfig.from_dict(config))
     return _run_stage(
         extract_regions,
         Store(store),

@@ -153,7 +153,7 @@ def extract_regions(
 ) -> dict:
     """Regions for every image of a split (or of `sample_ids`): exports, metrics where ground
     truth exists, and a report comparing the predictor with `config["compare"]`."""
-    store, cfg = Store(store_url), ExtractConfig(**config)
+    store, cfg = Store(store_url), ExtractConfig.from_dict(config)
     ids = split_ids(store, cfg.split, only=sample_ids)[: cfg.max_images]
     run = partial(
         run_predictor,

@@ -144,7 +144,7 @@ def ingest_samples(
     store_url: str, config: dict, source_fingerprint: str, dask_address: str | None = None
 ) -> dict:
     """Ingest new and changed samples, retire deleted ones, write the manifest."""
-    store, cfg, log = Store(store_url), IngestConfig(**config), stage_logger(STAGE)
+    store, cfg, log = Store(store_url), IngestConfig.from_dict(config), stage_logger(STAGE)
     _, samples = open_source(store, cfg)
     by_id = {s.id: s for s in samples}
     if len(by_id) != len(samples):
@@ -217,7 +217,7 @@ def publish_ingest(markdown: str) -> None:
 @task(name="locate-source")
 def locate_source(store_url: str, config: dict) -> dict:
     """Fetch or generate the source if needed; fingerprint its files (names, sizes, mtimes)."""
-    folder, samples = open_source(Store(store_url), IngestConfig(**config))
+    folder, samples = open_source(Store(store_url), IngestConfig.from_dict(config))
     listing = []
     for s in samples:
         for path in (s.image, s.region):

@@ -142,7 +142,7 @@ def locate_parts_source(store: Store, config: PartsIngestConfig) -> tuple[Path, 
 @task(name="parts-ingest")
 def ingest_parts(store_url: str, config: dict, source_fingerprint: str) -> dict:
     """Validate a COCO instance dataset and write the ok images (quarantine the rest)."""
-    store, cfg, log = Store(store_url), PartsIngestConfig(**config), stage_logger("parts")
+    store, cfg, log = Store(store_url), PartsIngestConfig.from_dict(config), stage_logger("parts")
     annotations, images_folder = locate_parts_source(store, cfg)
     document, files = read_coco_source(annotations, images_folder)
     check_document(document)
@@ -329,7 +329,7 @@ def evaluate_parts(
 ) -> dict:
     """COCOeval (bbox, segm; overall and per class) of a checkpoint on a dataset split, with
     and without region snapping; metrics.parquet + report.md under reports/."""
-    store, cfg, log = Store(store_url), PartsEvalConfig(**config), stage_logger("parts")
+    store, cfg, log = Store(store_url), PartsEvalConfig.from_dict(config), stage_logger("parts")
     state = read_checkpoint(checkpoint)
     train_cfg = PartsTrainConfig.from_dict(state["config"])
     runtime = runtime_for(train_cfg.replace(device="auto"))
@@ -413,7 +413,7 @@ def class_label_maps(
 def predict_parts(store_url: str, config: dict, checkpoint: str, inputs: list[str]) -> dict:
     """Per input image: COCO results JSON, a label PNG per class, an overlay; images already
     exported with the same checkpoint and config are skipped (resumable)."""
-    store, cfg, log = Store(store_url), PartsPredictConfig(**config), stage_logger("parts")
+    store, cfg, log = Store(store_url), PartsPredictConfig.from_dict(config), stage_logger("parts")
     state = read_checkpoint(checkpoint)
     runtime = runtime_for(PartsTrainConfig.from_dict(state["config"]).replace(device="auto"))
     model, train_cfg = load_parts_model(state, runtime)

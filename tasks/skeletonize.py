@@ -56,7 +56,7 @@ def skeletonize_samples(
     store_url: str, config: dict, upstream: str, dask_address: str | None = None
 ) -> dict:
     """Compute the skeleton target of every sample whose completion record is missing or stale."""
-    store, cfg, log = Store(store_url), SkeletonConfig(**config), stage_logger(STAGE)
+    store, cfg, log = Store(store_url), SkeletonConfig.from_dict(config), stage_logger(STAGE)
     inputs = skeleton_inputs(store, cfg)
     config_fp = fingerprint({"config": cfg, "code": stage_code(*STAGE_CODE)})
     todo = rec.pending(

@@ -28,3 +28,49 @@ def test_a_resolved_config_round_trips():
     cfg = PipelineConfig.from_dict({"train": {"target": "harmonic"}})
     assert PipelineConfig.from_dict(cfg.to_dict()) == cfg
     assert PipelineConfig.from_dict({}).skeleton.method == "jacobi"
+
+
+def test_overrides_are_coerced_by_the_field_types():
+    from regionflow.tasks.config import apply_overrides
+
+    cfg = apply_overrides(
+        PipelineConfig(),
+        [
+            "train.steps=50",
+            "train.amp=false",
+            "train.init=none",
+            "train.zoom=[0.8, 1.25]",
+            "extract.exports=labels,svg",
+            "extract.threshold=null",
+        ],
+    )
+    assert (cfg.train.steps, cfg.train.amp, cfg.train.init) == (50, False, "none")
+    assert cfg.train.zoom == (0.8, 1.25) and cfg.extract.exports == ("labels", "svg")
+    assert cfg.extract.threshold is None
+    with pytest.raises(ValueError, match=r"extract\.exports\.1: expected one of"):
+        apply_overrides(cfg, ["extract.exports=labels,bogus"])
+    with pytest.raises(ValueError, match=r"train\.crop: must be a multiple of 32"):
+        apply_overrides(cfg, ["train.crop=100"])
+
+
+def test_tuples_stay_tuples_after_a_json_round_trip():
+    import json
+
+    from regionflow.tasks.comics import ComicsConfig
+
+    demo = PipelineConfig.demo()
+    again = PipelineConfig.from_dict(json.loads(json.dumps(demo.to_dict())))
+    assert again == demo and isinstance(again.extract.thresholds, tuple)
+    comics = ComicsConfig(background=[0, 0, 0], gutter_colour=[1, 2, 3])
+    assert ComicsConfig.from_json(comics.to_json()) == comics
+    assert comics.gutter_colour == (1.0, 2.0, 3.0) and ComicsConfig().gutter_colour == "auto"
+
+
+def test_the_fingerprint_of_a_config_is_the_one_its_dict_gives():
+    from regionflow.storage.fingerprints import fingerprint
+
+    cfg = PipelineConfig.demo()
+    assert fingerprint(cfg) == fingerprint(
+        {name: getattr(cfg, name).to_dict() for name in ("ingest", "skeleton", "train", "extract")}
+        | {"dask_address": cfg.dask_address, "lock_wait": cfg.lock_wait}
+    )
