@@ -259,6 +259,8 @@ class InferenceConfig(FrozenConfig):
         distribution and 4× cheaper than the original's 2048 (which followed a 2× SR step).
     tile, overlap : square tile side and overlap in pixels, multiples of 32; tiles are blended with
         cosine ramps over the overlap, so peak memory depends on `tile` and `batch`, not the page.
+        A page of at most `tile`² × `batch` pixels (after padding) runs whole, in one pass: the
+        same memory as one batch of tiles, no seams, no repeated overlaps.
     tta : 1 (none), 4 (flips) or 8 (flips and transposes: the dihedral group) test-time variants.
     batch : tiles per forward pass.
     amp : bf16 autocast on CUDA; on CPU only with `cpu_amp` and a CPU with native bf16.

@@ -124,7 +124,12 @@ def predict_net_output(
     """The blended, TTA-averaged net output (1 − skeleton/255 space) for an already padded
     (H, W, 3) uint8 image whose sides are multiples of 32. Returns (H, W) float32."""
     hp, wp = image.shape[:2]
-    th, tw = min(config.tile, hp), min(config.tile, wp)
+    if hp * wp <= config.tile**2 * config.batch:
+        # The whole page in one pass costs no more memory than one batch of tiles, has no seams,
+        # and skips the overlaps' repeated work (a 1536×2176 page: 3.2 s instead of 6.2 s on CPU).
+        th, tw = hp, wp
+    else:
+        th, tw = min(config.tile, hp), min(config.tile, wp)
     ys, xs = tile_starts(hp, th, config.overlap), tile_starts(wp, tw, config.overlap)
     wy, wx = blend_weights(ys, th), blend_weights(xs, tw)
     variants = dihedral_variants(config.tta)

@@ -95,7 +95,9 @@ def test_single_tile_is_exactly_the_net(net):
 def test_tiled_equals_whole_image_away_from_borders(net):
     page = _page(192, 320, seed=1)
     whole = predict_net_output(net, page, config=InferenceConfig(tile=512, overlap=0), device=CPU)
-    tiled = predict_net_output(net, page, config=InferenceConfig(tile=128, overlap=64), device=CPU)
+    tiled = predict_net_output(
+        net, page, config=InferenceConfig(tile=128, overlap=64, batch=1), device=CPU
+    )
     spread = whole.std()
     assert spread > 1e-3  # the random net's output has structure to compare
     inner = np.abs(tiled - whole)[16:-16, 16:-16]
@@ -123,6 +125,26 @@ def test_output_is_at_input_size_and_input_untouched(net):
     )
     assert skeleton.shape == (37, 53) and skeleton.dtype == np.uint8
     np.testing.assert_array_equal(page, before)
+
+
+def test_a_page_within_one_batchs_pixels_runs_whole(net, monkeypatch):
+    import regionflow.models.inference as inference
+
+    seen = []
+    real_chunks = inference._chunks
+    monkeypatch.setattr(
+        inference,
+        "_chunks",
+        lambda items, size: (seen.append(len(items)), real_chunks(items, size))[1],
+    )
+    page = _page(192, 320, seed=1)  # 61,440 px
+    config = InferenceConfig(tile=128, overlap=32, batch=4)  # 65,536 px per batch
+    whole = predict_net_output(net, page, config=config, device=CPU)
+    alone = predict_net_output(net, page, config=InferenceConfig(tile=512, overlap=0), device=CPU)
+    np.testing.assert_allclose(whole, alone, atol=1e-6)
+    predict_net_output(net, page, config=InferenceConfig(tile=128, overlap=64, batch=1), device=CPU)
+    assert seen[:2] == [1, 1]  # whole, in one pass, both times
+    assert seen[2] > 1  # batch 1: 16,384 px per batch, so tiled
 
 
 def test_long_strip_runs_tiled(net):
