@@ -16,7 +16,9 @@ page categories (issue 14)
   F1 per failure category of real manga pages (``regions.comics.comic_synth.synth_manga_page``: grid,
   slanted gutters, bleed, insets, frame-line-only splits, art and bubbles across gutters, dark
   panels on black, frameless panels, staggered layouts no straight gutter crosses), ours next
-  to the old rule (``regions.comics.panels_legacy.detect_panels_legacy``), then the detector's CPU
+  to the old rule (``regions.comics.panels_legacy.detect_panels_legacy``), each on the page as
+  rendered and as scanned (``regions.comics.scanned.scanned_page``: tilted up to 1.5°, tinted
+  grainy paper, binding shadow, page number, slight blur), then the detector's CPU
   seconds per page at 1100×1600 (``time.process_time``, one OpenCV thread: wall time on a shared machine measures
   the neighbours).
 
@@ -42,6 +44,7 @@ from regionflow.regions.comics.cuts import detect_cuts
 from regionflow.regions.comics.panel_eval import panel_counts, panel_scores
 from regionflow.regions.comics.panels import detect_panels
 from regionflow.regions.comics.panels_legacy import detect_panels_legacy
+from regionflow.regions.comics.scanned import scanned_page
 
 
 def _run(name: str, samples, detect: Callable) -> dict:
@@ -70,35 +73,48 @@ def _print(title: str, rows: list[dict]) -> None:
 
 
 def _categories(n: int, seed: int) -> None:
-    """F1 per category, ours against the old rule, and CPU seconds per 1100×1600 page."""
+    """F1 per category, ours against the old rule, as rendered and as scanned (tilted, tinted,
+    shadowed, numbered, soft: :func:`scanned_page`), and CPU seconds per 1100×1600 page."""
     if n <= 0:
         return
     print(f"page categories: {n} pages each (half RTL), seeds {seed}..{seed + n - 1}")
     print(
         f"  {'category':<13} {'panels':>6} {'F1 ours':>8} {'F1 old':>7} {'P ours':>7} "
-        f"{'R ours':>7} {'P old':>6} {'R old':>6} {'order':>6}"
+        f"{'R ours':>7} {'P old':>6} {'R old':>6} {'order':>6} {'scan ours':>9} {'scan old':>8}"
     )
-    totals: dict[str, list] = {"ours": [], "old": []}
+    detectors = (("ours", detect_panels), ("old", detect_panels_legacy))
+    totals: dict[str, list] = {f"{n}{s}": [] for n, _ in detectors for s in ("", " scanned")}
     for category in PAGE_CATEGORIES:
         pages = [
             synth_manga_page(seed + i, category, direction="rtl" if i % 2 else "ltr")
             for i in range(n)
         ]
+        scans = [scanned_page(p, seed + i) for i, p in enumerate(pages)]
         rows = {}
-        for name, detect in (("ours", detect_panels), ("old", detect_panels_legacy)):
-            counts = [panel_counts(detect(p.image, direction=p.direction), p.panels) for p in pages]
-            totals[name] += counts
-            rows[name] = panel_scores(counts)
+        for suffix, sample in (("", pages), (" scanned", scans)):
+            for name, detect in detectors:
+                counts = [
+                    panel_counts(detect(p.image, direction=p.direction), p.panels) for p in sample
+                ]
+                totals[name + suffix] += counts
+                rows[name + suffix] = panel_scores(counts)
         o, d = rows["ours"], rows["old"]
         print(
             f"  {category:<13} {sum(len(p.panels) for p in pages):>6} {o['f1']:8.3f} "
             f"{d['f1']:7.3f} {o['precision']:7.3f} {o['recall']:7.3f} {d['precision']:6.3f} "
-            f"{d['recall']:6.3f} {o['reading_order']:6.3f}"
+            f"{d['recall']:6.3f} {o['reading_order']:6.3f} {rows['ours scanned']['f1']:9.3f} "
+            f"{rows['old scanned']['f1']:8.3f}"
         )
     o, d = panel_scores(totals["ours"]), panel_scores(totals["old"])
+    os_, ds = panel_scores(totals["ours scanned"]), panel_scores(totals["old scanned"])
     print(
         f"  {'all':<13} {'':>6} {o['f1']:8.3f} {d['f1']:7.3f} {o['precision']:7.3f} "
-        f"{o['recall']:7.3f} {d['precision']:6.3f} {d['recall']:6.3f} {o['reading_order']:6.3f}"
+        f"{o['recall']:7.3f} {d['precision']:6.3f} {d['recall']:6.3f} {o['reading_order']:6.3f} "
+        f"{os_['f1']:9.3f} {ds['f1']:8.3f}"
+    )
+    print(
+        f"  scanned, all: ours P {os_['precision']:.3f} R {os_['recall']:.3f} order "
+        f"{os_['reading_order']:.3f}; old P {ds['precision']:.3f} R {ds['recall']:.3f}"
     )
     big = [
         synth_manga_page(

@@ -5,8 +5,13 @@ split it (gutters, cuts, second stages, order) when a stage grows a second calle
 
 Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.comics.panels_legacy`):
 
+0. **Deskew** (``deskew=True``): the page's tilt is measured from the gutter mask
+   (:func:`regions.comics.skew.page_skew`); a scan ≥ 0.2° off square is turned square, its
+   panels found there and carried back as tilted rectangles (``polygon``) and their boxes.
 1. **Gutter mask** (:func:`gutter_mask`): a 3×3 median removes JPEG speckle, then a flood fill
-   from the page border with a *floating* per-neighbour tolerance, completed by pixels close to
+   from the page border with a *floating* per-neighbour tolerance, walled off by every sharp
+   step to a neighbour (a floating flood alone climbs the slow ramp an anti-aliased frame line
+   a degree off the axis draws along itself, into the panel), completed by pixels close to
    the gutter colour estimated around them (farther than a few pixels from the flood, only
    pixels much closer: a dark panel on a black gutter stays a panel). Tinted, black, white,
    grey and graded gutters all come out without knowing their colour. A wide pocket of it that
@@ -45,6 +50,8 @@ from typing import Literal
 
 import cv2
 import numpy as np
+
+from regionflow.regions.comics.skew import page_skew, points_back, rotate_square, skew_back
 
 Direction = Literal["ltr", "rtl"]
 _DIRECTIONS = ("ltr", "rtl")
@@ -126,13 +133,17 @@ def gutter_mask(
     values, counts = np.unique(key, return_counts=True)
     seeds = np.flatnonzero(key == values[counts.argmax()])
     mask = np.zeros((h + 2, w + 2), np.uint8)
+    # Walls: pixels with a sharp step to a neighbour. A floating flood alone climbs the slow
+    # ramp an anti-aliased line a degree off the axis draws along itself (255 → 0 over ~60 px
+    # at 1°), crosses the frame and floods the panel; across such a line the step is sharp.
+    mask[1:-1, 1:-1] = _sharp_steps(smooth, 3 * float(tolerance))
     diff = (float(tolerance),) * 3
-    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (2 << 8)
     for i in seeds:
         y, x = int(ys[i]), int(xs[i])
         if not mask[y + 1, x + 1]:
             cv2.floodFill(smooth, mask, (x, y), 0, diff, diff, flags)
-    flooded = mask[1:-1, 1:-1]
+    flooded = (mask[1:-1, 1:-1] == 2).view(np.uint8)
     # Gutter colour field: mean colour of the flooded pixels around each pixel, from the finest
     # of three window sizes that holds any (long unflooded stretches need the wide ones). The
     # field is smooth, so it is estimated on a 4× smaller grid and interpolated back.
@@ -169,6 +180,20 @@ def gutter_mask(
     reached[np.unique(labels[flooded.astype(bool)])] = True
     reached[0] = False
     return reached[labels]
+
+
+def _sharp_steps(image: np.ndarray, threshold: float) -> np.ndarray:
+    """(H, W) uint8, 1 where a pixel differs from a 4-neighbour by more than ``threshold`` in
+    some channel."""
+    img = image.astype(np.int16)
+    dy = np.abs(img[1:] - img[:-1]).max(axis=2) > threshold
+    dx = np.abs(img[:, 1:] - img[:, :-1]).max(axis=2) > threshold
+    wall = np.zeros(image.shape[:2], bool)
+    wall[1:] |= dy
+    wall[:-1] |= dy
+    wall[:, 1:] |= dx
+    wall[:, :-1] |= dx
+    return wall.view(np.uint8)
 
 
 def speech_bubbles(
@@ -275,6 +300,7 @@ _SLOPES = tuple(
     float(s)
     for s in np.round([0.0, *np.repeat(np.arange(1, 11) * 0.035, 2) * np.tile([1, -1], 10)], 4)
 )
+_MIN_SKEW = 0.2  # degrees of page tilt from which panels are found on the squared page
 _WORK_SIZE = 640  # longest side of the maps the cut search runs on (gutters ≥ ~2 px survive)
 
 
@@ -881,6 +907,7 @@ def detect_panels(
     gutter_fraction: float = 0.8,
     frame_lines: bool = True,
     insets: bool = True,
+    deskew: bool = True,
 ) -> list[Panel]:
     """Find the panels of a comic page, in reading order.
 
@@ -899,6 +926,9 @@ def detect_panels(
     frame_lines : split a region along a thin dark line crossing it (panels divided only by a
         frame line)
     insets : report regions enclosed by a rectangular frame inside a panel as their own panels
+    deskew : measure the page's tilt from its gutters (:func:`regions.comics.skew.page_skew`)
+        and, from ``_MIN_SKEW`` degrees, find the panels on the squared page; their boxes are
+        then the bounding boxes of the tilted rectangles, which ``polygon`` holds
 
     Returns
     -------
@@ -916,6 +946,24 @@ def detect_panels(
     elif not np.isfinite(min_panel_area) or min_panel_area < 0:
         raise ValueError(f"min_panel_area: expected a value >= 0 or None, got {min_panel_area!r}")
     gutter = gutter_mask(page, tolerance=tolerance)
+    if deskew:
+        angle = page_skew(gutter)
+        if abs(angle) >= _MIN_SKEW:
+            square, to_square = rotate_square(page, angle)
+            found = detect_panels(
+                square,
+                direction=direction,
+                tolerance=tolerance,
+                min_gutter=min_gutter,
+                min_panel_area=min_panel_area,
+                remove_bubbles=remove_bubbles,
+                fallback=fallback,
+                gutter_fraction=gutter_fraction,
+                frame_lines=frame_lines,
+                insets=insets,
+                deskew=False,
+            )
+            return [_tilted_back(p, to_square, (h, w)) for p in found]
     gutter &= ~_edge_pockets(gutter)
     content = ~gutter
     bubble = np.zeros_like(gutter)
@@ -1016,6 +1064,14 @@ def detect_panels(
         at = next((i for i, p in enumerate(panels) if p.y >= cy), len(panels))
         panels.insert(at, Panel(*box, "inset", 0.7))
     return panels
+
+
+def _tilted_back(panel: Panel, to_square: np.ndarray, shape: tuple[int, int]) -> Panel:
+    """A panel found on the squared page, on the page as given (see ``deskew``)."""
+    box, corners = skew_back(panel.box, to_square, shape)
+    if panel.polygon is not None:
+        corners = points_back(panel.polygon, to_square, shape)
+    return Panel(*box, panel.source, panel.confidence, corners)
 
 
 def _overlays(
