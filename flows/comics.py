@@ -14,24 +14,26 @@ from regionflow.storage.comics import list_pages, list_slices
 from regionflow.storage.locks import StoreLock
 from regionflow.storage.store import Store
 from regionflow.tasks.comics import ComicsConfig, split_episode, split_pages, stage_crops
+from regionflow.tasks.config import ExtractConfig
 
 
 @flow(name="webtoon-cuts", log_prints=True)
 def webtoon_cuts(
     episode: str,
     output: str,
-    config: dict | None = None,
+    config: ComicsConfig | None = None,
     checkpoint: str | None = None,
-    export_config: dict | None = None,
+    export_config: ExtractConfig | None = None,
     dask_address: str | None = None,
     lock_wait: float = 0.0,
 ) -> dict:
     """Link an episode's numbered slices, find its cuts, write `<output>/cuts/<episode>/`.
 
-    `config` overrides ComicsConfig fields. With `checkpoint`, every cut also goes through
-    `region_export` into the same store (`export_config` overrides ExtractConfig fields).
+    `config`: the ComicsConfig (a dict is validated into one). With `checkpoint`, every cut also
+    goes through `region_export` into the same store with `export_config` (an ExtractConfig:
+    the fields it leaves out are the model's own decoding or the defaults).
     """
-    cfg = ComicsConfig.from_dict(config).to_dict()
+    cfg = ComicsConfig.of(config).to_dict()
     with StoreLock(Store(output), wait=lock_wait, purpose="webtoon-cuts"):
         result = split_episode(output, episode, cfg)
         if checkpoint and result["crops"]:
@@ -47,16 +49,16 @@ def webtoon_cuts(
 def comic_panels(
     pages: list[str],
     output: str,
-    config: dict | None = None,
+    config: ComicsConfig | None = None,
     checkpoint: str | None = None,
-    export_config: dict | None = None,
+    export_config: ExtractConfig | None = None,
     dask_address: str | None = None,
     lock_wait: float = 0.0,
 ) -> dict:
     """Find the panels of every page in reading order, write `<output>/panels/<page path>/`,
     the index `<output>/panels/index.csv` and kumiko's `<output>/panels/panels.json`; with
-    `checkpoint`, regions of every panel too."""
-    cfg = ComicsConfig.from_dict(config).to_dict()
+    `checkpoint`, regions of every panel too (`config`, `export_config`: as for `webtoon_cuts`)."""
+    cfg = ComicsConfig.of(config).to_dict()
     with StoreLock(Store(output), wait=lock_wait, purpose="comic-panels"):
         result = split_pages(output, pages, cfg)
         # Unique flat names for the export folder: the page's output folder, `/` → `--`.
@@ -74,7 +76,7 @@ def export_crops(
     output: str,
     crops: dict[str, str],
     checkpoint: str,
-    export_config: dict | None,
+    export_config: ExtractConfig | None,
     dask_address: str | None,
 ) -> dict:
     """Crops (unique name → path in the store) through `region_export`; where each one's went."""

@@ -15,6 +15,7 @@ from regionflow.models.parts import PartsTrainConfig
 from regionflow.storage.parts import coco_source_fingerprint, dataset_fingerprint
 from regionflow.storage.store import Store
 from regionflow.tasks.parts import (
+    PartsConfig,
     PartsEvalConfig,
     PartsIngestConfig,
     PartsPredictConfig,
@@ -27,9 +28,9 @@ from regionflow.tasks.parts import (
 
 
 @flow(name="parts-ingest", log_prints=True)
-def parts_ingest_flow(store: str, config: dict | None = None) -> dict:
+def parts_ingest_flow(store: str, config: PartsIngestConfig | None = None) -> dict:
     """Validate a COCO instance dataset (or generate the built-in one) into the store."""
-    cfg = config_dict(PartsIngestConfig.from_dict(config))
+    cfg = config_dict(PartsIngestConfig.of(config))
     source = "synthetic"
     if cfg["source"] != "synthetic":
         source = coco_source_fingerprint(cfg["source"], cfg["images"])
@@ -38,10 +39,14 @@ def parts_ingest_flow(store: str, config: dict | None = None) -> dict:
 
 @flow(name="parts-train-stage", log_prints=True)
 def parts_train_flow(
-    store: str, datasets: list[str], upstream: str, config: dict | None = None, max_images: int = 0
+    store: str,
+    datasets: list[str],
+    upstream: str,
+    config: PartsTrainConfig | None = None,
+    max_images: int = 0,
 ) -> dict:
     """Train (or resume) Mask R-CNN on the train split of `datasets`."""
-    cfg = PartsTrainConfig.from_dict(config or {}).to_dict()
+    cfg = PartsTrainConfig.of(config).to_dict()
     return _run_stage(
         train_parts,
         Store(store),
@@ -54,10 +59,14 @@ def parts_train_flow(
 
 @flow(name="parts-evaluate", log_prints=True)
 def parts_evaluate_flow(
-    store: str, checkpoint: str, dataset: str, upstream: str, config: dict | None = None
+    store: str,
+    checkpoint: str,
+    dataset: str,
+    upstream: str,
+    config: PartsEvalConfig | None = None,
 ) -> dict:
     """COCOeval bbox/segm AP (overall, per class), raw and region-snapped masks."""
-    cfg = config_dict(PartsEvalConfig.from_dict(config))
+    cfg = config_dict(PartsEvalConfig.of(config))
     return _run_stage(
         evaluate_parts,
         Store(store),
@@ -69,38 +78,35 @@ def parts_evaluate_flow(
 
 
 @flow(name="parts", log_prints=True)
-def parts(store: str, config: dict | None = None) -> dict:
+def parts(store: str, config: PartsConfig | None = None) -> dict:
     """Character parts on one store: ingest COCO instances → train Mask R-CNN → COCOeval.
 
     Args:
         store: the store: a folder (created if missing) or an fsspec URL.
-        config: overrides of the defaults in code, nested by stage: {"ingest": PartsIngestConfig
-            fields (source: "synthetic" or a COCO JSON file), "train": PartsTrainConfig fields
-            (steps, init = a parts checkpoint for transfer, ...), "evaluate": PartsEvalConfig
-            fields, "max_images": first N train images}; {} runs the defaults.
+        config: the PartsConfig, nested by stage; fields left out take the defaults in code:
+            {"ingest": PartsIngestConfig fields (source: "synthetic" or a COCO JSON file),
+            "train": PartsTrainConfig fields (steps, init = a parts checkpoint for transfer,
+            ...), "evaluate": PartsEvalConfig fields, "max_images": first N train images};
+            {} runs the defaults.
     """
-    config = config or {}
-    ingest = parts_ingest_flow(store, config.get("ingest"))
+    cfg = PartsConfig.of(config)
+    ingest = parts_ingest_flow(store, cfg.ingest)
     train = parts_train_flow(
-        store,
-        [ingest["dataset"]],
-        ingest["fingerprint"],
-        config.get("train"),
-        config.get("max_images", 0),
+        store, [ingest["dataset"]], ingest["fingerprint"], cfg.train, cfg.max_images
     )
     evaluate = parts_evaluate_flow(
         store,
         train["checkpoint"],
         ingest["dataset"],
         f"{ingest['fingerprint']}:{train['fingerprint']}",
-        config.get("evaluate"),
+        cfg.evaluate,
     )
     return {"ingest": ingest, "train": train, "evaluate": evaluate}
 
 
 @flow(name="parts-predict", log_prints=True)
 def parts_predict(
-    store: str, inputs: list[str], checkpoint: str, config: dict | None = None
+    store: str, inputs: list[str], checkpoint: str, config: PartsPredictConfig | None = None
 ) -> dict:
     """Per image: COCO results JSON, a label PNG per class, an overlay (snapped by default).
 
@@ -108,11 +114,12 @@ def parts_predict(
         store: where exports/<export>/<image>/ are written: a folder or an fsspec URL.
         inputs: image files, folders or globs.
         checkpoint: a parts checkpoint (.pt) from `regionflow parts train`.
-        config: PartsPredictConfig overrides, e.g. {"snap": false} or {"regions": "model"}.
+        config: the PartsPredictConfig; fields left out take the defaults in code, e.g.
+            {"snap": false} or {"regions": "model"}.
     """
     from regionflow.storage.parts import expand_image_paths
 
-    cfg = config_dict(PartsPredictConfig.from_dict(config))
+    cfg = config_dict(PartsPredictConfig.of(config))
     files = expand_image_paths(inputs)
     return _run_stage(predict_parts, Store(store), config=cfg, checkpoint=checkpoint, inputs=files)
 

@@ -1,4 +1,9 @@
-"""The four stage flows. Each one: resolve config, run its cached stage task, report its state."""
+"""The four stage flows. Each one: take its typed config, run its cached stage task, report its
+state.
+
+A flow's `config` is its stage's config (Prefect validates a dict into one; None: the defaults).
+The task gets it as the plain dict it always got: Prefect's stage cache keys on the task's
+inputs, so a typed config and the same values as a dict share one cache entry (and run id)."""
 
 from __future__ import annotations
 
@@ -39,9 +44,11 @@ def _run_stage(task, store: Store, **kwargs: Any) -> dict[str, Any] | State:
 
 
 @flow(name="ingest", log_prints=True)
-def ingest_flow(store: str, config: dict | None = None, dask_address: str | None = None) -> dict:
+def ingest_flow(
+    store: str, config: IngestConfig | None = None, dask_address: str | None = None
+) -> dict:
     """Fetch or generate the source, validate every sample, write Zarr arrays and the manifest."""
-    cfg = to_dict(IngestConfig.from_dict(config))
+    cfg = to_dict(IngestConfig.of(config))
     source = locate_source(store, cfg)
     return _run_stage(
         ingest_samples,
@@ -54,19 +61,22 @@ def ingest_flow(store: str, config: dict | None = None, dask_address: str | None
 
 @flow(name="skeletonize", log_prints=True)
 def skeletonize_flow(
-    store: str, upstream: str, config: dict | None = None, dask_address: str | None = None
+    store: str,
+    upstream: str,
+    config: SkeletonConfig | None = None,
+    dask_address: str | None = None,
 ) -> dict:
     """Compute the DanbooRegion skeleton target of every annotated sample, in parallel."""
-    cfg = to_dict(SkeletonConfig.from_dict(config))
+    cfg = to_dict(SkeletonConfig.of(config))
     return _run_stage(
         skeletonize_samples, Store(store), config=cfg, upstream=upstream, dask_address=dask_address
     )
 
 
 @flow(name="train", log_prints=True)
-def train_flow(store: str, upstream: str, config: dict | None = None) -> dict:
+def train_flow(store: str, upstream: str, config: TrainConfig | None = None) -> dict:
     """Train the region U-Net on the skeleton targets; resume from the last checkpoint."""
-    cfg = TrainConfig.from_dict(config or {}).to_dict()
+    cfg = TrainConfig.of(config).to_dict()
     return _run_stage(train_model, Store(store), config=cfg, upstream=upstream)
 
 
@@ -74,13 +84,13 @@ def train_flow(store: str, upstream: str, config: dict | None = None) -> dict:
 def extract_flow(
     store: str,
     upstream: str,
-    config: dict | None = None,
+    config: ExtractConfig | None = None,
     checkpoint: str | None = None,
     sample_ids: list[str] | None = None,
     dask_address: str | None = None,
 ) -> dict:
     """Predict, decode and score regions for a split; write exports and the report."""
-    cfg = to_dict(ExtractConfig.from_dict(config))
+    cfg = to_dict(ExtractConfig.of(config))
     return _run_stage(
         extract_regions,
         Store(store),

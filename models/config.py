@@ -70,6 +70,12 @@ class FrozenConfig(BaseModel):
             raise ConfigError(f"config: expected a mapping, got {type(data).__name__}")
         return cls(**(data or {}))
 
+    @classmethod
+    def of(cls, config: Self | dict[str, Any] | None) -> Self:
+        """`config` itself when it is already one (what a flow parameter is after Prefect
+        validated it), else validated from a (partial) dict; None: the defaults."""
+        return config if isinstance(config, cls) else cls.from_dict(config)
+
     def to_json(self) -> str:
         return json.dumps(self.to_json_dict(), indent=2, sort_keys=True)
 
@@ -78,8 +84,10 @@ class FrozenConfig(BaseModel):
         return cls.from_dict(json.loads(text))
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with `changes`, validated (unlike pydantic's `model_copy`)."""
-        return type(self)(**{**{n: getattr(self, n) for n in type(self).model_fields}, **changes})
+        """A copy with `changes`, validated (unlike pydantic's `model_copy`). The fields set stay
+        set and the changed ones join them (`model_fields_set`: what the user gave, which
+        `region_export` and `PipelineConfig` read); the others keep their defaults."""
+        return type(self)(**{**{n: getattr(self, n) for n in self.model_fields_set}, **changes})
 
 
 def _is_tuple_without_str(annotation: Any) -> bool:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from regionflow.models.config import (
+    TARGETS,
     ConfigError,
     FrozenConfig,
     NonNegative,
@@ -127,6 +128,13 @@ class PipelineConfig(FrozenConfig):
             ),
         )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_target(cls, data: Any) -> Any:
+        """`skeleton.method` and `train.target` are one choice (see `one_target`): the same check
+        for `from_dict`, `PipelineConfig(...)` and a flow parameter Prefect validates."""
+        return one_target(data) if isinstance(data, dict) else data
+
     @classmethod
     def from_dict(
         cls, data: dict[str, Any] | None, *, base: PipelineConfig | None = None
@@ -140,11 +148,11 @@ class PipelineConfig(FrozenConfig):
         data = data or {}
         if not isinstance(data, dict):
             raise ConfigError(f"config: expected a mapping, got {type(data).__name__}")
-        merged = _merge((base or cls()).to_dict(), data)
-        return _one_target(cls(**merged), data)
+        data = one_target(data)  # before `base` fills both fields
+        return cls(**data) if base is None else cls(**_merge(base.to_dict(), data))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (tuples as lists): what flows take and `regionflow config` prints."""
+        """JSON-ready (tuples as lists): what `regionflow config` prints."""
         return self.to_json_dict()
 
 
@@ -158,22 +166,45 @@ def _merge(base: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _one_target(config: PipelineConfig, data: dict[str, Any]) -> PipelineConfig:
-    method = config.skeleton.method
-    target = config.train.target
-    gave_method = "method" in (data.get("skeleton") or {})
-    gave_target = "target" in (data.get("train") or {})
-    if method == target:
-        return config
-    if gave_method and gave_target:
-        raise ConfigError(
-            f"skeleton.method={method!r} conflicts with train.target={target!r}: the skeleton "
-            "stage computes the target training learns; give one of them (the other follows) "
-            "or the same value to both"
-        )
-    if gave_method:
-        return config.replace(train=config.train.replace(target=method))
-    return config.replace(skeleton=config.skeleton.replace(method=target))
+def one_target(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (a PipelineConfig's fields: dicts or configs per stage) with the one of
+    `skeleton.method` / `train.target` it gives copied to the other; both given and different
+    is a ConfigError naming both. A stage given as a config gives the fields it was given
+    (`model_fields_set`); a value that is no target is left for the field's own check."""
+    method = _given(data.get("skeleton"), "method")
+    target = _given(data.get("train"), "target")
+    if method and target:
+        if method[0] != target[0]:
+            raise ConfigError(
+                f"skeleton.method={method[0]!r} conflicts with train.target={target[0]!r}: the "
+                "skeleton stage computes the target training learns; give one of them (the other "
+                "follows) or the same value to both"
+            )
+        return data
+    if method:
+        return {**data, "train": _with(data.get("train"), "target", method[0])}
+    if target:
+        return {**data, "skeleton": _with(data.get("skeleton"), "method", target[0])}
+    return data
+
+
+def _given(section: Any, name: str) -> tuple[str] | None:
+    """(value,) when `section` (a dict or a config) gives the target field `name`, else None."""
+    if isinstance(section, FrozenConfig):
+        value = getattr(section, name) if name in section.model_fields_set else None
+    else:
+        value = section.get(name) if isinstance(section, dict) else None
+    return (value,) if value in TARGETS else None
+
+
+def _with(section: Any, name: str, value: str) -> Any:
+    """`section` (a dict, a config or None) with `name` = `value`; anything else is left for
+    the section's own check."""
+    if isinstance(section, FrozenConfig):
+        return section.replace(**{name: value})
+    if isinstance(section, dict):
+        return {**section, name: value}
+    return {name: value} if section is None else section
 
 
 def to_dict(config: FrozenConfig) -> dict[str, Any]:

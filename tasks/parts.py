@@ -108,6 +108,16 @@ class PartsPredictConfig(PartsEvalConfig):
     exports: tuple[str, ...] = ("results", "labels", "overlay")
 
 
+class PartsConfig(FrozenConfig):
+    """The `parts` flow's stages (each one's defaults in its own config) and how many train
+    images to use (0: all)."""
+
+    ingest: PartsIngestConfig = PartsIngestConfig()
+    train: PartsTrainConfig = PartsTrainConfig()
+    evaluate: PartsEvalConfig = PartsEvalConfig()
+    max_images: int = 0
+
+
 def config_dict(config: FrozenConfig) -> dict[str, Any]:
     """JSON-ready (tuples as lists): what the flows pass and the fingerprints hash."""
     return config.to_json_dict()

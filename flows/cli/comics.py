@@ -73,12 +73,15 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(comics_flow, inputs, config: dict, args: argparse.Namespace) -> dict:
     """`comics_flow(inputs, ...)` with the store, checkpoint and export options of `args`."""
+    from regionflow.tasks.comics import ComicsConfig
+    from regionflow.tasks.config import ExtractConfig
+
     return comics_flow(
         inputs,
         args.output,
-        config,
+        ComicsConfig(**config),
         args.checkpoint,
-        export_overrides(args),
+        ExtractConfig(**export_overrides(args)),  # fields left out: the model's own decoding
         args.dask_address,
         args.wait_for_lock,
     )

@@ -70,16 +70,18 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_parts_ingest(args: argparse.Namespace) -> int:
     from regionflow.flows.parts import parts_ingest_flow
+    from regionflow.tasks.parts import PartsIngestConfig
 
     config: dict[str, Any] = {"source": args.source, "images": args.images, "dataset": args.dataset,
                               "style": args.style, "n_train": args.n_train, "n_val": args.n_val, "size": args.size}  # fmt: skip
     if args.classes:
         config["classes"] = [c.strip() for c in args.classes.split(",")]
-    return _print_result(parts_ingest_flow(args.store, config))
+    return _print_result(parts_ingest_flow(args.store, PartsIngestConfig(**config)))
 
 
 def cmd_parts_train(args: argparse.Namespace) -> int:
     from regionflow.flows.parts import datasets_upstream, parts_train_flow
+    from regionflow.tasks.parts import PartsTrainConfig
 
     config = {}
     for item in args.set:
@@ -89,16 +91,18 @@ def cmd_parts_train(args: argparse.Namespace) -> int:
         config["steps"] = args.steps
     if args.init:
         config["init"] = args.init
+    train = PartsTrainConfig(**config)  # a bad --set fails before any flow starts
     upstream = datasets_upstream(args.store, args.dataset)
     return _print_result(
-        parts_train_flow(args.store, args.dataset, upstream, config, args.max_images)
+        parts_train_flow(args.store, args.dataset, upstream, train, args.max_images)
     )
 
 
 def cmd_parts_evaluate(args: argparse.Namespace) -> int:
     from regionflow.flows.parts import parts_evaluate_flow
+    from regionflow.tasks.parts import PartsEvalConfig
 
-    config = {"split": args.split, "regions": args.regions, "snap": not args.no_snap}
+    config = PartsEvalConfig(split=args.split, regions=args.regions, snap=not args.no_snap)
     return _print_result(
         parts_evaluate_flow(args.store, args.checkpoint, args.dataset, args.checkpoint, config)
     )
@@ -106,8 +110,9 @@ def cmd_parts_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_parts_predict(args: argparse.Namespace) -> int:
     from regionflow.flows.parts import parts_predict
+    from regionflow.tasks.parts import PartsPredictConfig
 
-    config = {"regions": args.regions, "snap": not args.no_snap}
+    config = PartsPredictConfig(regions=args.regions, snap=not args.no_snap)
     return _print_result(parts_predict(args.store, args.images, args.checkpoint, config))
 
 

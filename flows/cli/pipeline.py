@@ -165,7 +165,7 @@ def _run_pipeline(config, store: str) -> int:
     from regionflow.flows.pipeline import pipeline
 
     start = time.perf_counter()
-    result = pipeline(store, config.to_dict())
+    result = pipeline(store, config)
     _print_summary(result, time.perf_counter() - start)
     return 0
 
@@ -188,8 +188,9 @@ def _print_summary(result: dict, seconds: float) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from regionflow.flows.stages import ingest_flow
+    from regionflow.tasks.config import IngestConfig
 
-    config = {"source": args.source, "strict": args.strict, "sha256": args.sha256}
+    config = IngestConfig(source=args.source, strict=args.strict, sha256=args.sha256)
     try:
         result = ingest_flow(args.store, config, dask_address=args.dask_address)
     except RuntimeError as exc:
@@ -210,8 +211,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from regionflow.flows.export import region_export
+    from regionflow.tasks.config import ExtractConfig
 
-    config = {**export_overrides(args), "tolerance_px": args.tolerance_px}
+    # The fields given are the ones set; the others are the model's own decoding (region_export).
+    config = ExtractConfig(**export_overrides(args), tolerance_px=args.tolerance_px)
     result = region_export(
         args.images,
         args.checkpoint,

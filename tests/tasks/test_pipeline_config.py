@@ -74,3 +74,38 @@ def test_the_fingerprint_of_a_config_is_the_one_its_dict_gives():
         {name: getattr(cfg, name).to_dict() for name in ("ingest", "skeleton", "train", "extract")}
         | {"dask_address": cfg.dask_address, "lock_wait": cfg.lock_wait}
     )
+
+
+def test_a_flow_parameter_is_validated_as_from_dict_validates():
+    """Prefect validates a flow's `config` dict with pydantic (not `from_dict`): the same model
+    validator resolves the target choice, so both give the same config and the same error."""
+    from pydantic import TypeAdapter, ValidationError
+
+    as_parameter = TypeAdapter(PipelineConfig | None)
+    partial = {"train": {"steps": 50, "target": "harmonic"}}
+    assert as_parameter.validate_python(partial) == PipelineConfig.from_dict(partial)
+    assert as_parameter.validate_python(partial).skeleton.method == "harmonic"
+    assert as_parameter.validate_python({}) == PipelineConfig()
+    conflict = {"skeleton": {"method": "harmonic"}, "train": {"target": "jacobi"}}
+    with pytest.raises(ValidationError, match=r"skeleton\.method='harmonic'.*train\.target="):
+        as_parameter.validate_python(conflict)
+
+
+def test_a_stage_given_as_a_config_gives_the_fields_it_was_given():
+    from regionflow.models.config import TrainConfig
+    from regionflow.tasks.config import SkeletonConfig
+
+    assert PipelineConfig(train=TrainConfig(target="harmonic")).skeleton.method == "harmonic"
+    assert PipelineConfig(skeleton=SkeletonConfig(method="harmonic")).train.target == "harmonic"
+    assert PipelineConfig(train=TrainConfig(steps=5)).skeleton.method == "jacobi"
+    with pytest.raises(ValueError, match=r"skeleton\.method='harmonic'.*train\.target='jacobi'"):
+        PipelineConfig(skeleton=SkeletonConfig(method="harmonic"), train={"target": "jacobi"})
+
+
+def test_replace_keeps_what_was_set_apart_from_the_defaults():
+    from regionflow.tasks.config import ExtractConfig
+
+    given = ExtractConfig.from_dict({"decoder": "simple"}).replace(tta=4)
+    assert given.model_fields_set == {"decoder", "tta"}
+    assert given == ExtractConfig(decoder="simple", tta=4)
+    assert ExtractConfig.of(given) is given and ExtractConfig.of(None) == ExtractConfig()
