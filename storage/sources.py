@@ -6,7 +6,11 @@ place; archives, HTTP(S) and fsspec URLs go through `storage.fetch`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from regionflow.storage.fingerprints import fingerprint
 from regionflow.storage.images import write_image_file
@@ -23,11 +27,18 @@ def source_cache_dir(store: Store) -> Path:
     return store.local_dir(SOURCES)
 
 
-def resolve_source(store: Store, config) -> Path:
-    """The local folder holding the raw files named by `config.source` (an IngestConfig)."""
+# Draws the built-in dataset for generator settings: (split, sample id, image, region map or None).
+SyntheticSamples = Callable[
+    [dict[str, Any]], Iterable[tuple[str, str, np.ndarray, np.ndarray | None]]
+]
+
+
+def resolve_source(store: Store, config, synthetic: SyntheticSamples) -> Path:
+    """The local folder holding the raw files named by `config.source` (an IngestConfig);
+    `synthetic` draws the built-in dataset when that is the source and it is not written yet."""
     cache = source_cache_dir(store)
     if config.source == SYNTHETIC:
-        return write_synthetic_source(cache, config)
+        return write_synthetic_source(cache, config, synthetic)
     local = Path(config.source).expanduser()
     if local.is_dir():
         return local
@@ -36,15 +47,16 @@ def resolve_source(store: Store, config) -> Path:
     return Path(materialize(config.source, cache, sha256=config.sha256))
 
 
-def open_source(store: Store, config) -> tuple[Path, list[SampleFiles]]:
-    folder = resolve_source(store, config)
+def open_source(
+    store: Store, config, synthetic: SyntheticSamples
+) -> tuple[Path, list[SampleFiles]]:
+    folder = resolve_source(store, config, synthetic)
     return folder, scan_dataset(folder)
 
 
-def write_synthetic_source(cache: Path, config) -> Path:
-    """Write the built-in dataset in DanbooRegion2020 layout (once per generator settings)."""
-    from regionflow.regions.synthetic.cartoons import synthetic_dataset
-
+def write_synthetic_source(cache: Path, config, synthetic: SyntheticSamples) -> Path:
+    """Write the built-in dataset in DanbooRegion2020 layout (once per generator settings, which
+    name its folder), drawing its samples with `synthetic`."""
     params = {
         "seed": config.synthetic_seed,
         "n_train": config.synthetic_train,
@@ -56,14 +68,7 @@ def write_synthetic_source(cache: Path, config) -> Path:
     folder = cache / f"synthetic-{fingerprint(params)[:12]}" / "DanbooRegion2020"
     if (folder / DONE_MARKER).exists():
         return folder
-    for split, sample_id, image, region in synthetic_dataset(
-        params["seed"],
-        n_train=params["n_train"],
-        n_val=params["n_val"],
-        n_test=params["n_test"],
-        height=params["height"],
-        width=params["width"],
-    ):
+    for split, sample_id, image, region in synthetic(params):
         (folder / split).mkdir(parents=True, exist_ok=True)
         write_image_file(folder / split / f"{sample_id}.image.png", image)
         if region is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 from prefect import task
@@ -145,7 +146,7 @@ def ingest_samples(
 ) -> dict:
     """Ingest new and changed samples, retire deleted ones, write the manifest."""
     store, cfg, log = Store(store_url), IngestConfig.from_dict(config), stage_logger(STAGE)
-    _, samples = open_source(store, cfg)
+    _, samples = open_source(store, cfg, synthetic_samples)
     by_id = {s.id: s for s in samples}
     if len(by_id) != len(samples):
         raise ValueError("source: two files map to the same sample id")
@@ -214,10 +215,26 @@ def publish_ingest(markdown: str) -> None:
         )
 
 
+def synthetic_samples(params: dict) -> Iterator:
+    """The built-in dataset (regions.synthetic.cartoons) for the generator settings `params`
+    (seed, n_train, n_val, n_test, height, width), as storage writes it."""
+    from regionflow.regions.synthetic.cartoons import synthetic_dataset
+
+    return synthetic_dataset(
+        params["seed"],
+        n_train=params["n_train"],
+        n_val=params["n_val"],
+        n_test=params["n_test"],
+        height=params["height"],
+        width=params["width"],
+    )
+
+
 @task(name="locate-source")
 def locate_source(store_url: str, config: dict) -> dict:
     """Fetch or generate the source if needed; fingerprint its files (names, sizes, mtimes)."""
-    folder, samples = open_source(Store(store_url), IngestConfig.from_dict(config))
+    store, cfg = Store(store_url), IngestConfig.from_dict(config)
+    folder, samples = open_source(store, cfg, synthetic_samples)
     listing = []
     for s in samples:
         for path in (s.image, s.region):

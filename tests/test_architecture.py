@@ -46,10 +46,6 @@ CLI_FORBIDDEN = {"models", "storage", "regions"}
 
 # (file, imported module) → why it is still there. Remove an entry with the leak it excuses.
 KNOWN_LEAKS = {
-    ("storage/sources.py", "regionflow.regions.synthetic.cartoons"): (
-        "the built-in synthetic source is generated while the source is resolved; to move to a "
-        "task that writes through storage (issue 15)"
-    ),
     ("storage/comics.py", "regionflow.regions.comics.strips"): (
         "strip slices are placed with regions.comics.strips' index while reading/writing webtoon "
         "strips; to be split at the storage edge (issue 15)"
