@@ -10,11 +10,12 @@ from pathlib import PurePosixPath
 from prefect import flow
 
 from regionflow.flows.export import region_export
-from regionflow.storage.comics import list_pages, list_slices
+from regionflow.storage.comics import list_pages
 from regionflow.storage.locks import StoreLock
 from regionflow.storage.store import Store
 from regionflow.tasks.comics import ComicsConfig, split_episode, split_pages, stage_crops
 from regionflow.tasks.config import ExtractConfig
+from regionflow.tasks.episodes import list_slices
 
 
 @flow(name="webtoon-cuts", log_prints=True)

@@ -25,6 +25,7 @@ from regionflow.regions.comics.panels import detect_panels, draw_panels, panels_
 from regionflow.storage import comics as store_comics
 from regionflow.storage.fingerprints import fingerprint
 from regionflow.storage.store import Store
+from regionflow.tasks.episodes import Episode, StripOverlay
 from regionflow.tasks.stage import stage_code, stage_logger
 
 Byte = Annotated[int, Field(ge=0, le=255)]
@@ -101,7 +102,7 @@ class ComicsConfig(FrozenConfig):
             "cuts": self.cut_options(),
             "overlay": [self.overlay_width, self.overlay_piece_height],
         }
-        # the detector and the slice linking (regions.comics.strips, called from storage.comics)
+        # the detector and the slice linking (regions.comics.strips, called from tasks.episodes)
         code = stage_code("regionflow.regions.comics.cuts", "regionflow.regions.comics.strips")
         return fingerprint({"options": options, "code": code})
 
@@ -112,9 +113,7 @@ class ComicsConfig(FrozenConfig):
         return fingerprint({"options": self.panel_options(), "code": code})
 
 
-def episode_cuts(
-    episode: store_comics.Episode, cfg: ComicsConfig, overlay: store_comics.StripOverlay
-) -> list[Cut]:
+def episode_cuts(episode: Episode, cfg: ComicsConfig, overlay: StripOverlay) -> list[Cut]:
     """The cuts of an episode's strip without building it: row statistics slice by slice.
 
     Equal to ``detect_cuts(link_slices(...))``; ``"seed"`` mode runs its line finder on each
@@ -162,21 +161,30 @@ def _cuts_summary(store: Store, doc: dict[str, Any], computed: bool) -> dict[str
 def split_episode(store_url: str, episode: str, config: dict) -> dict:
     """One webtoon episode → `cuts/<episode>/`: crops, overlay, cuts.json (skipped when done)."""
     store, cfg, log = Store(store_url), ComicsConfig.from_dict(config), stage_logger("comics")
-    ep = store_comics.Episode(episode, width_policy=cfg.width_policy, background=cfg.background)
+    ep = Episode(episode, width_policy=cfg.width_policy, background=cfg.background)
     expected = {"input": ep.fingerprint(), "config": cfg.cuts_fingerprint()}
     if store_comics.is_complete(store, store_comics.CUTS_STAGE, ep.name, expected):
         log.info("cuts: %s unchanged, skipped", ep.name)
         return _cuts_summary(store, store_comics.read_episode_cuts(store, ep.name), False)
-    overlay = store_comics.StripOverlay(
+    overlay = StripOverlay(
         ep.index, max_width=cfg.overlay_width, piece_height=cfg.overlay_piece_height
     )
     cuts = [_cut_entry(c) for c in episode_cuts(ep, cfg, overlay)]
+    boxes = [c["box"] for c in cuts]
     doc = store_comics.write_episode_cuts(
         store,
-        ep,
+        ep.name,
         cuts,
-        overlay,
-        {"mode": cfg.mode, "width_policy": cfg.width_policy, "config": cfg.to_dict()},
+        crops=ep.crops(boxes),
+        overlay=overlay.pieces(boxes, [c["kind"] for c in cuts]),
+        n_overlay=overlay.n_pieces,
+        strip=ep.describe(),
+        meta={
+            "overlay_scale": overlay.scale,
+            "mode": cfg.mode,
+            "width_policy": cfg.width_policy,
+            "config": cfg.to_dict(),
+        },
     )
     store_comics.mark_complete(store, store_comics.CUTS_STAGE, ep.name, expected)
     log.info(

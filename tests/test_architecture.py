@@ -45,12 +45,7 @@ CLI_MODULES = tuple(
 CLI_FORBIDDEN = {"models", "storage", "regions"}
 
 # (file, imported module) → why it is still there. Remove an entry with the leak it excuses.
-KNOWN_LEAKS = {
-    ("storage/comics.py", "regionflow.regions.comics.strips"): (
-        "strip slices are placed with regions.comics.strips' index while reading/writing webtoon "
-        "strips; to be split at the storage edge (issue 15)"
-    ),
-}
+KNOWN_LEAKS: dict[tuple[str, str], str] = {}
 
 
 def imported_modules(source: Path) -> set[str]:

@@ -297,8 +297,8 @@ def test_a_narrow_figure_on_a_frameless_panel_stays_whole():
 def test_a_300000_row_strip_is_cut_slice_by_slice(tmp_path):
     """A very tall episode (60 slices of 5,000 rows): statistics slice by slice, the cuts of
     every repeated panel, and overlays in viewable pieces."""
-    from regionflow.storage.comics import Episode, StripOverlay
     from regionflow.tasks.comics import ComicsConfig, episode_cuts
+    from regionflow.tasks.episodes import Episode, StripOverlay
 
     width, rows = 48, 5000
     piece = np.full((rows, width, 3), (200, 225, 240), np.uint8)  # a tinted gutter
