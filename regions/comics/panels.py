@@ -6,8 +6,9 @@ split it (gutters, cuts, second stages, order) when a stage grows a second calle
 Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.comics.panels_legacy`):
 
 0. **Deskew** (``deskew=True``): the page's tilt is measured from the gutter mask
-   (:func:`regions.comics.skew.page_skew`); a scan ≥ 0.2° off square is turned square, its
-   panels found there and carried back as tilted rectangles (``polygon``) and their boxes.
+   (:func:`regions.comics.skew.page_skew`); a scan ≥ 0.2° off square is turned square (the part
+   inside the scan only: its edge wedges would join panels bleeding off the page), its panels
+   found there and carried back as tilted rectangles (``polygon``) and their boxes.
 1. **Gutter mask** (:func:`gutter_mask`): a 3×3 median removes JPEG speckle, then a flood fill
    from the page border with a *floating* per-neighbour tolerance, walled off by every sharp
    step to a neighbour (a floating flood alone climbs the slow ramp an anti-aliased frame line
@@ -956,7 +957,7 @@ def detect_panels(
     if deskew:
         angle = _page_tilt(page, tolerance)
         if abs(angle) >= _MIN_SKEW:
-            square, to_square = rotate_square(page, angle)
+            square, to_square = rotate_square(page, angle, inside=True)
             found = detect_panels(
                 square,
                 direction=direction,

@@ -88,14 +88,32 @@ def _rotation(shape: tuple[int, int], degrees: float) -> tuple[np.ndarray, tuple
     return m, (cw, ch)
 
 
-def rotate_square(page: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
-    """``page`` rotated by ``-degrees`` (squaring a page tilted by ``degrees``) on a canvas that
-    holds all of it, the corners filled by repeating the page's edge; returns the square page
-    and the 2×3 affine map from page to square-page pixels."""
-    m, size = _rotation(page.shape[:2], -degrees)
-    square = cv2.warpAffine(
-        page, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
+def rotate_square(
+    page: np.ndarray, degrees: float, *, inside: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """``page`` rotated by ``-degrees`` (squaring a page tilted by ``degrees``); returns the square
+    page and the 2×3 affine map from page to square-page pixels.
+
+    By default on a canvas that holds all of it, the corners filled by repeating the page's
+    edge. ``inside``: only the centred axis-aligned rectangle that lies within the page as given,
+    nothing filled — a margin of about half of ``max(H, W)·sin(degrees)`` is lost on each side,
+    and so are the wedges a tilted scan has along its edges (scanner background or paper), which
+    would otherwise join everything along the page edge: a panel bleeding off the page touches
+    the edge again, as it did on paper.
+    """
+    h, w = page.shape[:2]
+    m, size = _rotation((h, w), -degrees)
+    if inside:
+        c, s = np.cos(np.radians(abs(degrees))), np.sin(np.radians(abs(degrees)))
+        # A centred rectangle of half-sizes (w/2 - e, h/2 - e) turned back by the tilt must
+        # stay within (w/2, h/2) along both axes.
+        e = max(w / 2 * (c - 1) + h / 2 * s, w / 2 * s + h / 2 * (c - 1)) / (c + s)
+        e = min(int(np.ceil(max(e, 0.0))) + 1, (min(h, w) - 1) // 2)  # +1: the rounded centre
+        cw, ch = size
+        x0, y0 = (cw - w) // 2 + e, (ch - h) // 2 + e
+        m[:, 2] -= (x0, y0)
+        size = (w - 2 * e, h - 2 * e)
+    square = cv2.warpAffine(page, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return square, m
 
 

@@ -62,6 +62,28 @@ def test_rotate_square_and_back_is_the_identity_on_points():
     assert box == (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
 
 
+@pytest.mark.parametrize("degrees", [0.85, -1.5, 3.0])
+def test_rotate_square_inside_keeps_only_pixels_of_the_page(degrees):
+    h, w = 852, 600
+    square, to_square = rotate_square(np.zeros((h, w, 3), np.uint8), degrees, inside=True)
+    sh, sw = square.shape[:2]
+    margin = max(h, w) * np.sin(np.radians(abs(degrees))) / 2
+    assert h - 2 * (margin + 2) <= sh < h and w - 2 * (margin + 2) <= sw < w
+    back = cv2.invertAffineTransform(to_square)
+    corners = np.array([(0, 0), (sw - 1, 0), (0, sh - 1), (sw - 1, sh - 1)], float)
+    xy = corners @ back[:, :2].T + back[:, 2]
+    assert (xy >= 0).all() and (xy[:, 0] <= w - 1).all() and (xy[:, 1] <= h - 1).all()
+
+
+def test_a_tilted_scan_of_a_page_bleeding_off_its_edge():
+    # The scan's wedge of background along the tilted page edge, kept on the squared page,
+    # joined the bleeding panels' interiors to the gutter network: one box for the page.
+    comic = synth_manga_page(2, "staggered", direction="ltr")
+    scan = scanned_page(comic, 2)  # tilted 0.85°, the left panels bleed off the page
+    found = detect_panels(scan.image, direction=scan.direction)
+    assert evaluate_panels([[p.box for p in found]], [scan.panels])["f1"] == 1.0
+
+
 @pytest.mark.parametrize("degrees", [1.2, -1.5])
 def test_detect_panels_through_a_tilt(grid_page, degrees):
     page = _tilted(grid_page.image, degrees)
