@@ -92,8 +92,8 @@ class Episode:
     def placed(self, i: int) -> np.ndarray:
         """Slice ``i`` as it appears in the strip (decoded now; scaled or padded)."""
         path = self.paths[i]
+        image = store_comics.read_slice(path)  # its errors name the path
         try:
-            image = store_comics.read_slice(path)
             return self.index.place(image, i, background=self.background)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None

@@ -315,3 +315,14 @@ def test_a_300000_row_strip_is_cut_slice_by_slice(tmp_path):
     assert len(cuts) == 60 * 5
     assert all(c.h == 700 for c in cuts)
     assert overlay.n_pieces == -(-300_000 // cfg.overlay_piece_height)
+
+
+def test_an_unreadable_slice_is_named_once(tmp_path):
+    from regionflow.tasks.episodes import Episode
+
+    cv2.imwrite(str(tmp_path / "1.png"), np.full((40, 30, 3), 255, np.uint8))
+    (tmp_path / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)  # a PNG cut short
+    bad = tmp_path / "2.png"
+    with pytest.raises(ValueError) as error:
+        Episode(tmp_path, width_policy="pad").placed(1)
+    assert str(error.value).count(str(bad)) == 1 and "not a readable image" in str(error.value)
