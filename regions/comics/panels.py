@@ -46,12 +46,13 @@ The output order is the cut tree's: rows top to bottom, within a row left to rig
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
 import numpy as np
 
+from regionflow.regions.comics.page_edges import scan_border
 from regionflow.regions.comics.skew import page_skew, points_back, rotate_square, skew_back
 
 Direction = Literal["ltr", "rtl"]
@@ -917,6 +918,7 @@ def detect_panels(
     frame_lines: bool = True,
     insets: bool = True,
     deskew: bool = True,
+    scan_borders: bool = True,
 ) -> list[Panel]:
     """Find the panels of a comic page, in reading order.
 
@@ -938,6 +940,8 @@ def detect_panels(
     deskew : measure the page's tilt from its gutters (:func:`regions.comics.skew.page_skew`)
         and, from ``_MIN_SKEW`` degrees, find the panels on the squared page; their boxes are
         then the bounding boxes of the tilted rectangles, which ``polygon`` holds
+    scan_borders : find the panels inside the scanner border, a band of scanner background
+        along the page's edges (:func:`regions.comics.page_edges.scan_border`)
 
     Returns
     -------
@@ -954,23 +958,28 @@ def detect_panels(
         min_panel_area = 0.005 * h * w
     elif not np.isfinite(min_panel_area) or min_panel_area < 0:
         raise ValueError(f"min_panel_area: expected a value >= 0 or None, got {min_panel_area!r}")
+    options = {
+        "direction": direction,
+        "tolerance": tolerance,
+        "min_gutter": min_gutter,
+        "min_panel_area": min_panel_area,
+        "remove_bubbles": remove_bubbles,
+        "fallback": fallback,
+        "gutter_fraction": gutter_fraction,
+        "frame_lines": frame_lines,
+        "insets": insets,
+    }
+    if scan_borders:
+        top, bottom, left, right = scan_border(page)
+        if top or bottom or left or right:
+            paper = page[top : h - bottom, left : w - right]
+            found = detect_panels(paper, **options, deskew=deskew, scan_borders=False)
+            return [_moved(p, left, top) for p in found]
     if deskew:
         angle = _page_tilt(page, tolerance)
         if abs(angle) >= _MIN_SKEW:
             square, to_square = rotate_square(page, angle, inside=True)
-            found = detect_panels(
-                square,
-                direction=direction,
-                tolerance=tolerance,
-                min_gutter=min_gutter,
-                min_panel_area=min_panel_area,
-                remove_bubbles=remove_bubbles,
-                fallback=fallback,
-                gutter_fraction=gutter_fraction,
-                frame_lines=frame_lines,
-                insets=insets,
-                deskew=False,
-            )
+            found = detect_panels(square, **options, deskew=False, scan_borders=False)
             return [_tilted_back(p, to_square, (h, w)) for p in found]
     gutter = gutter_mask(page, tolerance=tolerance)
     gutter &= ~_edge_pockets(gutter)
@@ -1085,6 +1094,14 @@ def _page_tilt(page: np.ndarray, tolerance: float) -> float:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         page = cv2.resize(page, size, interpolation=cv2.INTER_AREA)
     return page_skew(gutter_mask(page, tolerance=tolerance))
+
+
+def _moved(panel: Panel, dx: int, dy: int) -> Panel:
+    """``panel`` moved by ``(dx, dy)`` (found inside the scan border, see ``scan_borders``)."""
+    polygon = panel.polygon
+    if polygon is not None:
+        polygon = tuple((x + dx, y + dy) for x, y in polygon)
+    return replace(panel, x=panel.x + dx, y=panel.y + dy, polygon=polygon)
 
 
 def _tilted_back(panel: Panel, to_square: np.ndarray, shape: tuple[int, int]) -> Panel:

@@ -1,11 +1,12 @@
 """Scanned pages: a synthetic page as a flatbed scan or a phone photo of a printed book shows it.
 
 Real manga pages come off scanners, not renderers: the page sits a degree or so off square, the
-paper is tinted and grainy, the binding darkens one side, a page number sits in the margin and
-the print is slightly soft. :func:`scanned_page` applies all of these to a
-:class:`~regions.comics.comic_synth.SynthComic`, moving its ground-truth boxes with the tilt
-(each becomes the bounding box of its tilted rectangle), so any page category can be measured
-"as scanned" (``benchmarks/panels.py``).
+paper is tinted and grainy, the binding darkens one side, a page number sits in the margin, the
+print is slightly soft, and a flatbed leaves a band of its dark background beyond the paper.
+:func:`scanned_page` applies all of these to a :class:`~regions.comics.comic_synth.SynthComic`,
+moving its ground-truth boxes with the tilt (each becomes the bounding box of its tilted
+rectangle) and the border, so any page category can be measured "as scanned"
+(``benchmarks/panels.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from regionflow.regions.comics.comic_synth import SynthComic
 
 MAX_TILT = 1.5  # degrees: a careless scan; deskewed scans sit well inside it
+BORDER = 0.4  # share of scans with scanner background beyond the paper
 
 
 def _tilt_boxes(boxes: np.ndarray, m: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -32,12 +34,18 @@ def _tilt_boxes(boxes: np.ndarray, m: np.ndarray, shape: tuple[int, int]) -> np.
     return np.asarray(out, np.int64).reshape(-1, 4)
 
 
-def scanned_page(comic: SynthComic, seed: int, *, max_tilt: float = MAX_TILT) -> SynthComic:
+def scanned_page(
+    comic: SynthComic, seed: int, *, max_tilt: float = MAX_TILT, border: float = BORDER
+) -> SynthComic:
     """``comic`` as scanned: tilted by up to ``max_tilt`` degrees (the corners filled with
     paper), tinted paper with grain, a binding shadow on one side, a page number in the bottom
-    margin and a slight blur. Deterministic by ``seed``; boxes follow the tilt."""
+    margin, with probability ``border`` a band of dark scanner background (8–25 px) beyond the
+    paper on one to four sides, and a slight blur. Deterministic by ``seed``; boxes follow the
+    tilt and the border."""
     if not np.isfinite(max_tilt) or not 0 <= max_tilt <= 10:
         raise ValueError(f"max_tilt: expected a value in [0, 10] degrees, got {max_tilt!r}")
+    if not 0 <= border <= 1:
+        raise ValueError(f"border: expected a probability in [0, 1], got {border!r}")
     rng = np.random.default_rng(seed)
     image = comic.image.astype(np.float32)
     h, w = image.shape[:2]
@@ -54,10 +62,14 @@ def scanned_page(comic: SynthComic, seed: int, *, max_tilt: float = MAX_TILT) ->
     m = cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0)
     fill = tuple(float(v) for v in np.median(image[:3].reshape(-1, 3), axis=0))
     image = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill)
+    panels, bubbles = _tilt_boxes(comic.panels, m, (h, w)), _tilt_boxes(comic.bubbles, m, (h, w))
+    if rng.random() < border:
+        # The scanner's dark background beyond the paper, on one to four sides.
+        sides = rng.permutation(4)[: int(rng.integers(1, 5))]
+        widths = [int(rng.integers(8, 26)) if k in sides else 0 for k in range(4)]
+        top, bottom, left, right = widths
+        grey = int(rng.integers(15, 90))
+        image = np.pad(image, ((top, bottom), (left, right), (0, 0)), constant_values=grey)
+        panels, bubbles = (b + np.array([left, top, 0, 0]) for b in (panels, bubbles))
     image = cv2.GaussianBlur(image, (0, 0), 0.7)
-    return replace(
-        comic,
-        image=image,
-        panels=_tilt_boxes(comic.panels, m, (h, w)),
-        bubbles=_tilt_boxes(comic.bubbles, m, (h, w)),
-    )
+    return replace(comic, image=image, panels=panels, bubbles=bubbles)

@@ -79,7 +79,7 @@ def test_a_tilted_scan_of_a_page_bleeding_off_its_edge():
     # The scan's wedge of background along the tilted page edge, kept on the squared page,
     # joined the bleeding panels' interiors to the gutter network: one box for the page.
     comic = synth_manga_page(2, "staggered", direction="ltr")
-    scan = scanned_page(comic, 2)  # tilted 0.85°, the left panels bleed off the page
+    scan = scanned_page(comic, 2, border=0)  # tilted 0.85°, the left panels bleed off the page
     found = detect_panels(scan.image, direction=scan.direction)
     assert evaluate_panels([[p.box for p in found]], [scan.panels])["f1"] == 1.0
 
@@ -112,8 +112,13 @@ def test_scanned_page_is_deterministic_and_moves_its_boxes():
     np.testing.assert_array_equal(a.panels, b.panels)
     assert a.image.shape == comic.image.shape and a.image.dtype == np.uint8
     assert not np.array_equal(a.image, scanned_page(comic, 12).image)
-    flat = scanned_page(comic, 11, max_tilt=0)
-    np.testing.assert_array_equal(flat.panels, comic.panels)  # no tilt: boxes stay
+    flat = scanned_page(comic, 11, max_tilt=0, border=0)
+    np.testing.assert_array_equal(flat.panels, comic.panels)  # no tilt, no border: boxes stay
+    framed = scanned_page(comic, 11, max_tilt=0, border=1)
+    grown = np.array(framed.image.shape[:2]) - comic.image.shape[:2]
+    assert (grown > 0).any() and (framed.panels[:, 2:] == comic.panels[:, 2:]).all()
     assert not np.array_equal(a.panels, comic.panels)  # a tilt moves them
     with pytest.raises(ValueError, match="max_tilt"):
         scanned_page(comic, 1, max_tilt=-1)
+    with pytest.raises(ValueError, match="border"):
+        scanned_page(comic, 1, border=1.5)

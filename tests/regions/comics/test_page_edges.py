@@ -1,0 +1,54 @@
+"""Scanner borders around a scanned page: found, cropped, and no border where there is none."""
+
+import numpy as np
+import pytest
+
+from regionflow.regions.comics.comic_synth import PAGE_CATEGORIES, synth_manga_page
+from regionflow.regions.comics.page_edges import scan_border
+from regionflow.regions.comics.panel_eval import evaluate_panels
+from regionflow.regions.comics.panels import detect_panels
+from regionflow.regions.comics.scanned import scanned_page
+
+
+def _framed(image, widths, grey=50):
+    top, bottom, left, right = widths
+    return np.pad(image, ((top, bottom), (left, right), (0, 0)), constant_values=grey)
+
+
+@pytest.fixture(scope="module")
+def scan():
+    return scanned_page(synth_manga_page(0, "grid"), 0, border=0)
+
+
+def test_no_border_on_pages_without_one():
+    for i, category in enumerate(PAGE_CATEGORIES):
+        comic = synth_manga_page(i, category)
+        for page in (comic.image, scanned_page(comic, i, border=0).image):
+            assert scan_border(page) == (0, 0, 0, 0), category
+
+
+@pytest.mark.parametrize("widths", [(18, 18, 18, 18), (0, 0, 12, 0), (20, 0, 0, 9)])
+def test_a_border_is_found_where_it_is(scan, widths):
+    found = scan_border(_framed(scan.image, widths))
+    for got, want in zip(found, widths, strict=True):
+        # The paper starts at the border's end, or a few lines in where its edge is shaded or
+        # tilted (this scan's binding shadow is on the left).
+        assert want <= got <= want + 10 if want else got == 0
+
+
+def test_panels_inside_a_border_all_round(scan):
+    widths = (18, 18, 18, 18)
+    page = _framed(scan.image, widths)
+    truth = scan.panels + np.array([18, 18, 0, 0])
+    found = detect_panels(page, direction=scan.direction)
+    assert evaluate_panels([[p.box for p in found]], [truth])["f1"] == 1.0
+    # Without the crop the flood floods the border alone and the page is one box.
+    plain = detect_panels(page, direction=scan.direction, scan_borders=False)
+    assert evaluate_panels([[p.box for p in plain]], [truth])["f1"] < 0.8
+
+
+def test_scan_border_checks_its_input():
+    with pytest.raises(ValueError, match="page"):
+        scan_border(np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError, match="tolerance"):
+        scan_border(np.zeros((10, 10, 3), np.uint8), tolerance=0)
