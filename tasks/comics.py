@@ -36,7 +36,7 @@ class ComicsConfig(FrozenConfig):
 
     Cut fields follow ``regions.comics.cuts.detect_cuts``; ``panel_*`` fields and ``direction``,
     ``min_panel_area``, ``remove_bubbles``, ``fallback``, ``gutter_fraction``, ``frame_lines``,
-    ``insets`` follow ``regions.comics.panels.detect_panels``.
+    ``insets``, ``deskew``, ``scan_borders`` follow ``regions.comics.panels.detect_panels``.
     """
 
     # linking the slices of an episode
@@ -64,6 +64,8 @@ class ComicsConfig(FrozenConfig):
     gutter_fraction: float = 0.8  # share of a cut line that must be gutter (art may cross)
     frame_lines: bool = True  # split along a thin frame line where there is no gutter
     insets: bool = True  # closed frames inside a panel are panels of their own
+    deskew: bool = True  # find the panels of a tilted scan on the page turned square
+    scan_borders: bool = True  # crop bands of scanner background beyond the paper
     # debug overlays of strips
     overlay_width: int = Field(default=480, ge=1)
     overlay_piece_height: int = Field(default=4096, ge=1)
@@ -91,6 +93,8 @@ class ComicsConfig(FrozenConfig):
             "gutter_fraction": self.gutter_fraction,
             "frame_lines": self.frame_lines,
             "insets": self.insets,
+            "deskew": self.deskew,
+            "scan_borders": self.scan_borders,
         }
 
     def cuts_fingerprint(self) -> str:

@@ -5,7 +5,9 @@ split it (gutters, cuts, second stages, order) when a stage grows a second calle
 
 Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.comics.panels_legacy`):
 
-0. **Deskew** (``deskew=True``): the page's tilt is measured from the gutter mask
+0. **Scanner border** (``scan_borders=True``): bands of dark scanner background beyond the
+   paper are cropped (:func:`regions.comics.page_edges.scan_border`). **Deskew**
+   (``deskew=True``): the page's tilt is measured from the gutter mask
    (:func:`regions.comics.skew.page_skew`); a scan ≥ 0.2° off square is turned square (the part
    inside the scan only: its edge wedges would join panels bleeding off the page), its panels
    found there and carried back as tilted rectangles (``polygon``) and their boxes.

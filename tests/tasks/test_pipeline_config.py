@@ -109,3 +109,14 @@ def test_replace_keeps_what_was_set_apart_from_the_defaults():
     assert given.model_fields_set == {"decoder", "tta"}
     assert given == ExtractConfig(decoder="simple", tta=4)
     assert ExtractConfig.of(given) is given and ExtractConfig.of(None) == ExtractConfig()
+
+
+def test_comics_config_passes_every_option_of_the_panel_detector():
+    import inspect
+
+    from regionflow.regions.comics.panels import detect_panels
+    from regionflow.tasks.comics import ComicsConfig
+
+    keywords = set(inspect.signature(detect_panels).parameters) - {"page"}
+    assert set(ComicsConfig().panel_options()) == keywords
+    assert ComicsConfig.from_dict({"deskew": False}).panel_options()["deskew"] is False
