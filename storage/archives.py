@@ -60,6 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from regionflow.storage.atomic import fsync_directory
 from regionflow.storage.processes import pid_alive
 
 MARKER = ".regionflow-extracted.json"
@@ -929,15 +930,6 @@ def temporary_sibling(dest: Path, kind: str) -> Path:
     return dest.parent / f".{dest.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def publish_directory(tmp: Path, dest: Path, marker: str, record: dict[str, Any]) -> None:
     """Write `record` as `tmp/marker` (last), then move `tmp` to `dest`, replacing a stale one."""
     marker_path = tmp / marker
@@ -945,13 +937,13 @@ def publish_directory(tmp: Path, dest: Path, marker: str, record: dict[str, Any]
         json.dump(record, f)
         f.flush()
         os.fsync(f.fileno())
-    _fsync_dir(tmp)
+    fsync_directory(tmp)
     old = None
     if dest.exists() or dest.is_symlink():
         old = temporary_sibling(dest, "old")
         os.rename(dest, old)
     os.rename(tmp, dest)
-    _fsync_dir(dest.parent)
+    fsync_directory(dest.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
