@@ -22,15 +22,23 @@ page categories (issue 14)
   seconds per page at 1100×1600 (``time.process_time``, one OpenCV thread: wall time on a shared machine measures
   the neighbours).
 
+``--baseline REV`` adds ``detect_panels`` as it was at a git revision, on the same pages
+(before/after columns).
+
 Usage: ``python benchmarks/panels.py [--strips 100] [--pages 100] [--per-category 30]
-[--seed 0] [--seed-final 10]``
+[--seed 0] [--seed-final 10] [--baseline REV]``
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 
@@ -45,6 +53,27 @@ from regionflow.regions.comics.panel_eval import panel_counts, panel_scores
 from regionflow.regions.comics.panels import detect_panels
 from regionflow.regions.comics.panels_legacy import detect_panels_legacy
 from regionflow.regions.comics.scanned import scanned_page
+
+
+def _baseline(revision: str) -> Callable:
+    """``detect_panels`` from ``regions/comics/panels.py`` as it was at git ``revision`` (its
+    imports resolve against the current tree), to score before and after on the same pages."""
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "show", f"{revision}:regions/comics/panels.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp(prefix="panels-baseline-")) / "panels_baseline.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("panels_baseline", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["panels_baseline"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.detect_panels
 
 
 def _run(name: str, samples, detect: Callable) -> dict:
@@ -72,17 +101,21 @@ def _print(title: str, rows: list[dict]) -> None:
         )
 
 
-def _categories(n: int, seed: int) -> None:
-    """F1 per category, ours against the old rule, as rendered and as scanned (tilted, tinted,
-    shadowed, numbered, soft: :func:`scanned_page`), and CPU seconds per 1100×1600 page."""
+def _categories(n: int, seed: int, baseline: Callable | None = None) -> None:
+    """F1 per category, ours against the old rule (and ``baseline``, an earlier revision of
+    ours), as rendered and as scanned (tilted, tinted, shadowed, numbered, soft, scanner border:
+    :func:`scanned_page`), and CPU seconds per 1100×1600 page."""
     if n <= 0:
         return
     print(f"page categories: {n} pages each (half RTL), seeds {seed}..{seed + n - 1}")
     print(
         f"  {'category':<13} {'panels':>6} {'F1 ours':>8} {'F1 old':>7} {'P ours':>7} "
         f"{'R ours':>7} {'P old':>6} {'R old':>6} {'order':>6} {'scan ours':>9} {'scan old':>8}"
+        + (f" {'F1 base':>8} {'scan base':>9}" if baseline else "")
     )
     detectors = (("ours", detect_panels), ("old", detect_panels_legacy))
+    if baseline:
+        detectors += (("base", baseline),)
     totals: dict[str, list] = {f"{n}{s}": [] for n, _ in detectors for s in ("", " scanned")}
     for category in PAGE_CATEGORIES:
         pages = [
@@ -104,6 +137,7 @@ def _categories(n: int, seed: int) -> None:
             f"{d['f1']:7.3f} {o['precision']:7.3f} {o['recall']:7.3f} {d['precision']:6.3f} "
             f"{d['recall']:6.3f} {o['reading_order']:6.3f} {rows['ours scanned']['f1']:9.3f} "
             f"{rows['old scanned']['f1']:8.3f}"
+            + (f" {rows['base']['f1']:8.3f} {rows['base scanned']['f1']:9.3f}" if baseline else "")
         )
     o, d = panel_scores(totals["ours"]), panel_scores(totals["old"])
     os_, ds = panel_scores(totals["ours scanned"]), panel_scores(totals["old scanned"])
@@ -111,18 +145,31 @@ def _categories(n: int, seed: int) -> None:
         f"  {'all':<13} {'':>6} {o['f1']:8.3f} {d['f1']:7.3f} {o['precision']:7.3f} "
         f"{o['recall']:7.3f} {d['precision']:6.3f} {d['recall']:6.3f} {o['reading_order']:6.3f} "
         f"{os_['f1']:9.3f} {ds['f1']:8.3f}"
+        + (
+            f" {panel_scores(totals['base'])['f1']:8.3f}"
+            f" {panel_scores(totals['base scanned'])['f1']:9.3f}"
+            if baseline
+            else ""
+        )
     )
     print(
         f"  scanned, all: ours P {os_['precision']:.3f} R {os_['recall']:.3f} order "
         f"{os_['reading_order']:.3f}; old P {ds['precision']:.3f} R {ds['recall']:.3f}"
     )
+    if baseline:
+        for suffix in ("", " scanned"):
+            b = panel_scores(totals["base" + suffix])
+            print(
+                f"  base{suffix or ' clean'}, all: P {b['precision']:.3f} R {b['recall']:.3f} "
+                f"order {b['reading_order']:.3f}"
+            )
     big = [
         synth_manga_page(
             seed + i, PAGE_CATEGORIES[i % len(PAGE_CATEGORIES)], width=1100, height=1600
         )
         for i in range(max(6, n // 3))
     ]
-    for name, detect in (("ours", detect_panels), ("old", detect_panels_legacy)):
+    for name, detect in detectors:
         start = time.process_time()
         for p in big:
             detect(p.image, direction=p.direction)
@@ -137,10 +184,16 @@ def main() -> None:
     parser.add_argument("--per-category", type=int, default=30, help="pages per category")
     parser.add_argument("--seed", type=int, default=0, help="first generator seed")
     parser.add_argument("--seed-final", type=int, default=10, help="strips for the slow seed mode")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also score detect_panels as regions/comics/panels.py was at this git revision",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)  # comparable per-image times on a shared machine
 
-    _categories(args.per_category, args.seed)
+    baseline = _baseline(args.baseline) if args.baseline else None
+    _categories(args.per_category, args.seed, baseline)
     if not args.strips and not args.pages:
         return
     strips = [synth_strip(args.seed + i) for i in range(args.strips)]
