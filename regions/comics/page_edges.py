@@ -53,7 +53,10 @@ def _band(
     # line after a margin is dark, and thin).
     paper = uniform & (median.mean(axis=1) > band_colour.mean() + 3 * tolerance)
     for i in range(width, min(n - _PAPER, width + max_edge)):
-        if paper[i : i + _PAPER].all():
+        # ... and of one colour: a line half border, half paper (the blurred step) is uniform
+        # and lighter too, but a flood seeded there stops at the step to the paper.
+        settled = np.abs(median[i : i + _PAPER] - median[i + _PAPER - 1]).max() <= tolerance / 3
+        if paper[i : i + _PAPER].all() and settled:
             return i, width, band_colour
     return 0, width, band_colour
 

@@ -130,17 +130,16 @@ def gutter_mask(
             raise ValueError(f"{name}: expected a finite value >= 0, got {value!r}")
     h, w = page.shape[:2]
     smooth = cv2.medianBlur(page, 3)
-    ys = np.concatenate([np.zeros(w, int), np.full(w, h - 1), np.arange(h), np.arange(h)])
-    xs = np.concatenate([np.arange(w), np.arange(w), np.zeros(h, int), np.full(h, w - 1)])
-    ring = smooth[ys, xs].astype(np.int32) // 16
-    key = (ring[:, 0] << 8) | (ring[:, 1] << 4) | ring[:, 2]
-    values, counts = np.unique(key, return_counts=True)
-    seeds = np.flatnonzero(key == values[counts.argmax()])
     mask = np.zeros((h + 2, w + 2), np.uint8)
     # Walls: pixels with a sharp step to a neighbour. A floating flood alone climbs the slow
     # ramp an anti-aliased line a degree off the axis draws along itself (255 → 0 over ~60 px
     # at 1°), crosses the frame and floods the panel; across such a line the step is sharp.
-    mask[1:-1, 1:-1] = _sharp_steps(smooth, 3 * float(tolerance))
+    mask[1:-1, 1:-1] = walls = _sharp_steps(smooth, 3 * float(tolerance))
+    ys, xs, depth = _seed_ring(walls)
+    ring = smooth[ys, xs].astype(np.int32) // 16
+    key = (ring[:, 0] << 8) | (ring[:, 1] << 4) | ring[:, 2]
+    values, counts = np.unique(key, return_counts=True)
+    seeds = np.flatnonzero(key == values[counts.argmax()])
     diff = (float(tolerance),) * 3
     flags = 4 | cv2.FLOODFILL_MASK_ONLY | (2 << 8)
     for i in seeds:
@@ -148,6 +147,9 @@ def gutter_mask(
         if not mask[y + 1, x + 1]:
             cv2.floodFill(smooth, mask, (x, y), 0, diff, diff, flags)
     flooded = (mask[1:-1, 1:-1] == 2).view(np.uint8)
+    if depth:  # the walled rings outside the seeds are the page's edge, not content
+        flooded[:depth] = flooded[-depth:] = 1
+        flooded[:, :depth] = flooded[:, -depth:] = 1
     # Gutter colour field: mean colour of the flooded pixels around each pixel, from the finest
     # of three window sizes that holds any (long unflooded stretches need the wide ones). The
     # field is smooth, so it is estimated on a 4× smaller grid and interpolated back.
@@ -184,6 +186,24 @@ def gutter_mask(
     reached[np.unique(labels[flooded.astype(bool)])] = True
     reached[0] = False
     return reached[labels]
+
+
+def _seed_ring(walls: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(ys, xs) of the flood's candidate seeds and their depth: the page's outermost ring of
+    pixels, or the first ring inside it that is mostly no wall (a page cut right at a sharp
+    step, e.g. a scanner border cropped off, has walls all along its edge), walls left out."""
+    h, w = walls.shape
+    for depth in range(max(1, min(h, w) // 50)):
+        top, bottom, left, right = depth, h - 1 - depth, depth, w - 1 - depth
+        if bottom <= top or right <= left:
+            break
+        cols, rows = np.arange(left, right + 1), np.arange(top, bottom + 1)
+        ys = np.concatenate([np.full(cols.size, top), np.full(cols.size, bottom), rows, rows])
+        xs = np.concatenate([cols, cols, np.full(rows.size, left), np.full(rows.size, right)])
+        open_ = walls[ys, xs] == 0
+        if open_.mean() >= 0.25:
+            return ys[open_], xs[open_], depth
+    return ys, xs, 0
 
 
 def _sharp_steps(image: np.ndarray, threshold: float) -> np.ndarray:

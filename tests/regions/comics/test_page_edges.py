@@ -52,3 +52,25 @@ def test_scan_border_checks_its_input():
         scan_border(np.zeros((10, 10), np.uint8))
     with pytest.raises(ValueError, match="tolerance"):
         scan_border(np.zeros((10, 10, 3), np.uint8), tolerance=0)
+
+
+def test_the_crop_starts_where_the_paper_has_settled():
+    # The scan is blurred after the border is added: the line between border and paper is a
+    # uniform, lighter blend. Cropped there, a wall of sharp steps ran along the whole page
+    # edge, no seed of the gutter flood was left and the page came out as one box.
+    comic = synth_manga_page(3, "grid", jpeg_probability=0)
+    scan = scanned_page(comic, 5, border=1)
+    found = detect_panels(scan.image, direction=scan.direction)
+    assert evaluate_panels([[p.box for p in found]], [scan.panels], iou_threshold=0.9)["f1"] == 1.0
+
+
+def test_the_gutter_flood_seeds_inside_a_walled_page_edge(scan):
+    import cv2
+
+    from regionflow.regions.comics.panels import gutter_mask
+
+    # Cropped one line into a blurred border: a blend line, then a sharp step to the paper,
+    # all along the edge.
+    blurred = cv2.GaussianBlur(_framed(scan.image, (20, 20, 20, 20)), (0, 0), 0.7)
+    page = blurred[19:-19, 19:-19]
+    assert gutter_mask(page).mean() == pytest.approx(gutter_mask(scan.image).mean(), abs=0.02)
