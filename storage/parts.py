@@ -24,6 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from regionflow.storage.atomic import atomic_write_bytes
 from regionflow.storage.exports import decode_image, encode_png, read_table, table_bytes
 from regionflow.storage.fingerprints import sha256_bytes
 from regionflow.storage.store import Store
@@ -86,12 +87,8 @@ def write_coco_source(
     """Write a COCO dataset as an annotation tool would: `annotations.json` + `images/<file>`."""
     folder = Path(folder)
     for file_name, image in images.items():
-        target = folder / "images" / file_name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(encode_png(image))
-    path = folder / "annotations.json"
-    path.write_text(json.dumps(document))
-    return path
+        atomic_write_bytes(folder / "images" / file_name, encode_png(image))
+    return atomic_write_bytes(folder / "annotations.json", json.dumps(document).encode())
 
 
 def write_dataset(

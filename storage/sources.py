@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from regionflow.storage.atomic import atomic_write_bytes
 from regionflow.storage.fingerprints import fingerprint
 from regionflow.storage.images import write_image_file
 from regionflow.storage.layout import SampleFiles, scan_dataset
@@ -73,7 +74,7 @@ def write_synthetic_source(cache: Path, config, synthetic: SyntheticSamples) -> 
         write_image_file(folder / split / f"{sample_id}.image.png", image)
         if region is not None:
             write_image_file(folder / split / f"{sample_id}.region.png", region)
-    (folder / DONE_MARKER).write_text(fingerprint(params))
+    atomic_write_bytes(folder / DONE_MARKER, fingerprint(params).encode())
     return folder
 
 
