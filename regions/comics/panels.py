@@ -333,6 +333,7 @@ _SLOPES = tuple(
 )
 _MIN_SKEW = 0.2  # degrees of page tilt from which panels are found on the squared page
 _SKEW_SIZE = 800  # longest side of the page the tilt is measured on
+_MIN_SKEW_SIDE = 64  # pages smaller than this are not deskewed (too few gutter pixels to tell)
 _WORK_SIZE = 640  # longest side of the maps the cut search runs on (gutters ≥ ~2 px survive)
 
 
@@ -997,7 +998,7 @@ def detect_panels(
             paper = page[top : h - bottom, left : w - right]
             found = detect_panels(paper, **options, deskew=deskew, scan_borders=False)
             return [_moved(p, left, top) for p in found]
-    if deskew:
+    if deskew and min(h, w) >= _MIN_SKEW_SIDE:
         angle = _page_tilt(page, tolerance)
         if abs(angle) >= _MIN_SKEW:
             square, to_square = rotate_square(page, angle, inside=True)

@@ -122,3 +122,17 @@ def test_scanned_page_is_deterministic_and_moves_its_boxes():
         scanned_page(comic, 1, max_tilt=-1)
     with pytest.raises(ValueError, match="border"):
         scanned_page(comic, 1, border=1.5)
+
+
+@pytest.mark.parametrize("size", [3, 5, 20, 63])
+def test_small_or_noisy_pages_never_fail(size):
+    # A tilt read off a handful of pixels is noise; squaring a 5-px page left 1 px and the
+    # detector refused its own crop ("page: too small (1, 1, 3)").
+    rng = np.random.default_rng(size)
+    for page in (
+        rng.integers(0, 256, (size, size + 2, 3), dtype=np.uint8),
+        np.pad(
+            np.full((size, size, 3), 230, np.uint8), ((1, 1), (1, 1), (0, 0)), constant_values=40
+        ),
+    ):
+        assert isinstance(detect_panels(page), list)
