@@ -64,9 +64,9 @@ def page_skew(gutter: np.ndarray, *, max_degrees: float = 3.0) -> float:
     if scale < 1:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_AREA)
-    share = float(mask.mean())
-    if max_degrees == 0 or share < 0.02 or share > 0.9:
-        return 0.0
+    share = float(mask.mean()) if mask.size else 0.0
+    if max_degrees == 0 or min(mask.shape) < 2 or share < 0.02 or share > 0.9:
+        return 0.0  # nothing to measure: no gutter, all gutter, or a single row or column
     edges_y = np.abs(np.diff(mask, axis=0))
     edges_x_t = np.ascontiguousarray(np.abs(np.diff(mask, axis=1)).T)
     coarse = np.arange(-max_degrees, max_degrees + 1e-9, _COARSE)

@@ -42,6 +42,9 @@ def test_page_skew_of_a_square_page_and_of_pages_without_gutters(grid_page):
     assert abs(page_skew(gutter_mask(grid_page.image))) <= 0.1
     assert page_skew(np.zeros((200, 100), bool)) == 0.0  # no gutter to measure
     assert page_skew(np.ones((200, 100), bool)) == 0.0  # all gutter: nothing to measure
+    stripes = np.zeros((1, 100), bool)
+    stripes[0, ::3] = True
+    assert page_skew(stripes) == page_skew(stripes.T) == 0.0  # one row or column
     assert page_skew(gutter_mask(_tilted(grid_page.image, 1.0)), max_degrees=0) == 0.0
     with pytest.raises(ValueError, match="gutter: expected an"):
         page_skew(np.zeros((4, 4, 3), bool))
