@@ -213,18 +213,24 @@ def to_dict(config: FrozenConfig) -> dict[str, Any]:
 
 
 def apply_overrides(config: PipelineConfig, overrides: list[str]) -> PipelineConfig:
-    """Apply `section.field=value` strings; a value is parsed as JSON when it parses, else taken
-    as a string, and the model's field types coerce and check it (errors name the field)."""
+    """Apply `section.field=value` strings (see `parse_override`); the model's field types
+    coerce and check each value (errors name the field)."""
     for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"override {item!r}: expected FIELD=VALUE, e.g. train.steps=50")
-        try:
-            value: Any = json.loads(raw)
-        except ValueError:
-            value = raw
-        nested: Any = value
-        for part in reversed(key.split(".")):
-            nested = {part: nested}
-        config = PipelineConfig.from_dict(nested, base=config)
+        config = PipelineConfig.from_dict(parse_override(item, "train.steps=50"), base=config)
     return config
+
+
+def parse_override(item: str, example: str = "field=value") -> dict[str, Any]:
+    """`field=value` or `section.field=value` as a (nested) dict; the value is parsed as JSON
+    when it parses (50, false, [1, 2]), else taken as a string."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"override {item!r}: expected FIELD=VALUE, e.g. {example}")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    nested: Any = value
+    for part in reversed(key.split(".")):
+        nested = {part: nested}
+    return nested

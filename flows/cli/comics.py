@@ -39,6 +39,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         choices=["ours", "seed", "seed-rough"],
         help="detector: ours (default), or the seed's exact-colour gutters (seed-rough) plus its Canny/Hough trim (seed)",
     )
+    _set_argument(cuts, "--set min_cut_height=300")
     _export_arguments(cuts)
     cuts.set_defaults(handler=cmd_cuts)
 
@@ -54,8 +55,32 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     panels.add_argument("pages", nargs="+", help="page files, folders or globs")
     panels.add_argument("--rtl", action="store_true", help="read right to left (manga)")
+    _set_argument(panels, "--set deskew=false --set gutter_fraction=0.9")
     _export_arguments(panels)
     panels.set_defaults(handler=cmd_panels)
+
+
+def _set_argument(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help=f"any detector option of ComicsConfig (docs/comics.md), e.g. {example}",
+    )
+
+
+def _config(options: dict, overrides: list[str]) -> dict:
+    """`options` with each `--set FIELD=VALUE`, checked (a bad one fails before any flow)."""
+    from regionflow.tasks.comics import ComicsConfig
+    from regionflow.tasks.config import parse_override
+
+    config = {k: v for k, v in options.items() if v is not None}
+    for item in overrides:
+        config.update(parse_override(item, "deskew=false"))
+    ComicsConfig.from_dict(config)
+    return config
 
 
 def _export_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,11 +126,9 @@ def _print_regions(result: dict) -> None:
 
 def cmd_cuts(args: argparse.Namespace) -> int:
     from regionflow.flows.comics import check_episode, webtoon_cuts
-    from regionflow.tasks.comics import ComicsConfig
 
     options = {"width_policy": args.width_policy, "fragments": args.fragments, "mode": args.mode}
-    config = {k: v for k, v in options.items() if v is not None}
-    ComicsConfig.from_dict(config)  # bad options fail before any flow starts
+    config = _config(options, args.overrides)
     check_episode(args.episode)
     result = _run(webtoon_cuts, str(args.episode), config, args)
     width, height = result["size"]
@@ -122,7 +145,7 @@ def cmd_cuts(args: argparse.Namespace) -> int:
 def cmd_panels(args: argparse.Namespace) -> int:
     from regionflow.flows.comics import check_pages, comic_panels
 
-    config = {"direction": "rtl"} if args.rtl else {}
+    config = _config({"direction": "rtl" if args.rtl else None}, args.overrides)
     check_pages(args.pages)
     result = _run(comic_panels, [str(p) for p in args.pages], config, args)
     pages = result["pages"]

@@ -321,6 +321,29 @@ def test_bad_inputs_name_the_problem(tmp_path):
         ComicsConfig.from_dict({"colour_gutter": "auto"})
 
 
+def test_set_reaches_the_detector_and_a_bad_field_fails_first(tmp_path, monkeypatch):
+    from regionflow.flows.cli import comics as cli_comics
+    from regionflow.tasks.config import ConfigError
+
+    page = tmp_path / "page.png"
+    cv2.imwrite(str(page), synth_page(0, width=WIDTH).image)
+    seen = {}
+
+    def fake_run(flow, inputs, config, args):
+        seen["config"] = config
+        return {"pages": {}, "computed": 0, "reused": 0, "json": "", "index": ""}
+
+    monkeypatch.setattr(cli_comics, "_run", fake_run)
+    args = parse(["panels", str(page), "--rtl", "--set", "deskew=false", "--set", "tolerance=9",
+                  "-o", str(tmp_path / "out")])  # fmt: skip
+    args.handler(args)
+    assert seen["config"] == {"direction": "rtl", "deskew": False, "tolerance": 9}
+    args = parse(["panels", str(page), "--set", "deskw=false", "-o", str(tmp_path / "out")])
+    with pytest.raises(ConfigError, match="deskw: unknown config field"):
+        args.handler(args)
+    assert not (tmp_path / "out").exists()
+
+
 # Dask's scheduler binds its HTTP server to 8787 even without a dashboard and warns when another
 # process holds that port (tasks/cluster.py could pass dashboard_address=":0").
 def test_checkpoint_exports_regions_of_every_cut(prefect_harness, tmp_path):
