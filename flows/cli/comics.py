@@ -7,9 +7,12 @@ import argparse
 from regionflow.flows.cli.common import (
     add_export_options,
     add_output_options,
+    add_set_option,
     export_overrides,
 )
 from regionflow.flows.store import default_store_url
+
+_ANY_OPTION = "any detector option of ComicsConfig (docs/comics.md)"
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +42,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         choices=["ours", "seed", "seed-rough"],
         help="detector: ours (default), or the seed's exact-colour gutters (seed-rough) plus its Canny/Hough trim (seed)",
     )
-    _set_argument(cuts, "--set min_cut_height=300")
+    add_set_option(cuts, f"{_ANY_OPTION}, e.g. --set min_cut_height=300")
     _export_arguments(cuts)
     cuts.set_defaults(handler=cmd_cuts)
 
@@ -55,20 +58,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     panels.add_argument("pages", nargs="+", help="page files, folders or globs")
     panels.add_argument("--rtl", action="store_true", help="read right to left (manga)")
-    _set_argument(panels, "--set deskew=false --set gutter_fraction=0.9")
+    add_set_option(panels, f"{_ANY_OPTION}, e.g. --set deskew=false --set gutter_fraction=0.9")
     _export_arguments(panels)
     panels.set_defaults(handler=cmd_panels)
-
-
-def _set_argument(parser: argparse.ArgumentParser, example: str) -> None:
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help=f"any detector option of ComicsConfig (docs/comics.md), e.g. {example}",
-    )
 
 
 def _config(options: dict, overrides: list[str]) -> dict:

@@ -65,6 +65,13 @@ def add_output_options(parser: argparse.ArgumentParser, default: str, help: str)
     add_verbose_option(parser)
 
 
+def add_set_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """Repeatable `--set FIELD=VALUE` into `args.overrides` (parsed by `tasks.config.parse_override`)."""
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE", help=help
+    )
+
+
 def add_lock_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--wait-for-lock",

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from regionflow.flows.cli.common import add_store_option
+from regionflow.flows.cli.common import add_set_option, add_store_option
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -36,13 +36,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=int)
     train.add_argument("--init", help="parts checkpoint to start from (transfer learning)")
     train.add_argument("--max-images", type=int, default=0, help="first N train images per dataset")
-    train.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=JSON",
-        help="any PartsTrainConfig field",
-    )
+    add_set_option(train, "any PartsTrainConfig field, e.g. --set lr=0.001")
 
     evaluate = sub.add_parser("evaluate", help="COCOeval AP of a checkpoint, raw and snapped")
     evaluate.add_argument("--checkpoint", required=True)
@@ -81,12 +75,12 @@ def cmd_parts_ingest(args: argparse.Namespace) -> int:
 
 def cmd_parts_train(args: argparse.Namespace) -> int:
     from regionflow.flows.parts import datasets_upstream, parts_train_flow
+    from regionflow.tasks.config import parse_override
     from regionflow.tasks.parts import PartsTrainConfig
 
-    config = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        config[key] = json.loads(value)
+    config: dict[str, Any] = {}
+    for item in args.overrides:
+        config.update(parse_override(item, "lr=0.001"))
     if args.steps is not None:
         config["steps"] = args.steps
     if args.init:

@@ -13,6 +13,7 @@ from regionflow.flows.cli.common import (
     add_export_options,
     add_lock_option,
     add_output_options,
+    add_set_option,
     add_store_option,
     add_verbose_option,
     export_overrides,
@@ -114,13 +115,8 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", type=Path, help='JSON file with stage settings, e.g. {"train": {"steps": 50}}'
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override one field, e.g. --set train.steps=50 --set ingest.source=data/",
+    add_set_option(
+        parser, "override one field, e.g. --set train.steps=50 --set ingest.source=data/"
     )
     parser.add_argument(
         "--demo-defaults", action="store_true", help="start from the demo's small settings"

@@ -124,10 +124,13 @@ def test_cli_has_the_parts_steps():
     parser = build_parser()
     for argv in (
         ["parts", "ingest", "synthetic", "--style", "B"],
-        ["parts", "train", "--dataset", "synthetic-a", "--steps", "5"],
+        ["parts", "train", "--dataset", "synthetic-a", "--steps", "5", "--set", "lr=0.001"],
         ["parts", "evaluate", "--checkpoint", "c.pt", "--dataset", "synthetic-a"],
         ["parts", "predict", "x.png", "--checkpoint", "c.pt"],
     ):
         args = parser.parse_args(argv)
         assert args.command == "parts" and args.parts_command == argv[1]
         assert args.handler.__name__ == f"cmd_parts_{argv[1]}"
+    assert parser.parse_args(
+        ["parts", "train", "--dataset", "d", "--set", "lr=0.001"]
+    ).overrides == ["lr=0.001"]
