@@ -18,9 +18,9 @@ page categories (issue 14)
   panels on black, frameless panels, staggered layouts no straight gutter crosses), ours next
   to the old rule (``regions.comics.panels_legacy.detect_panels_legacy``), each on the page as
   rendered and as scanned (``regions.comics.scanned.scanned_page``: tilted up to 1.5°, tinted
-  grainy paper, binding shadow, page number, slight blur), then the detector's CPU
-  seconds per page at 1100×1600 (``time.process_time``, one OpenCV thread: wall time on a shared machine measures
-  the neighbours).
+  grainy paper, binding shadow, page number, slight blur, a dark scanner border on 40 % of
+  pages), then the detector's CPU seconds per page at 1100×1600 (``time.process_time``, one
+  OpenCV thread: wall time on a shared machine measures the neighbours).
 
 ``--baseline REV`` adds ``detect_panels`` as it was at a git revision, on the same pages
 (before/after columns).
