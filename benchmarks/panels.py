@@ -116,7 +116,9 @@ def _categories(n: int, seed: int, baseline: Callable | None = None) -> None:
     detectors = (("ours", detect_panels), ("old", detect_panels_legacy))
     if baseline:
         detectors += (("base", baseline),)
-    totals: dict[str, list] = {f"{n}{s}": [] for n, _ in detectors for s in ("", " scanned")}
+    totals: dict[str, list] = {
+        f"{name}{suffix}": [] for name, _ in detectors for suffix in ("", " scanned")
+    }
     for category in PAGE_CATEGORIES:
         pages = [
             synth_manga_page(seed + i, category, direction="rtl" if i % 2 else "ltr")

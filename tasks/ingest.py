@@ -217,17 +217,10 @@ def publish_ingest(markdown: str) -> None:
 
 def synthetic_samples(params: dict) -> Iterator:
     """The built-in dataset (regions.synthetic.cartoons) for the generator settings `params`
-    (seed, n_train, n_val, n_test, height, width), as storage writes it."""
+    (seed, n_train, n_val, n_test, height, width: its own keywords), as storage writes it."""
     from regionflow.regions.synthetic.cartoons import synthetic_dataset
 
-    return synthetic_dataset(
-        params["seed"],
-        n_train=params["n_train"],
-        n_val=params["n_val"],
-        n_test=params["n_test"],
-        height=params["height"],
-        width=params["width"],
-    )
+    return synthetic_dataset(**params)
 
 
 @task(name="locate-source")
