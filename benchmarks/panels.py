@@ -23,10 +23,11 @@ page categories (issue 14)
   OpenCV thread: wall time on a shared machine measures the neighbours).
 
 ``--baseline REV`` adds ``detect_panels`` as it was at a git revision, on the same pages
-(before/after columns).
+(before/after columns). ``--scales 1.4,1.8`` scores the category pages enlarged too (a scan at
+a higher resolution), F1 over all categories and CPU seconds per page at each size.
 
 Usage: ``python benchmarks/panels.py [--strips 100] [--pages 100] [--per-category 30]
-[--seed 0] [--seed-final 10] [--baseline REV]``
+[--seed 0] [--seed-final 10] [--baseline REV] [--scales 1.4,1.8]``
 """
 
 from __future__ import annotations
@@ -179,6 +180,47 @@ def _categories(n: int, seed: int, baseline: Callable | None = None) -> None:
         print(f"  detector CPU s/page at 1100x1600 ({len(big)} pages), {name}: {per_page:.3f}")
 
 
+def _resolutions(n: int, seed: int, scales: list[float], baseline: Callable | None) -> None:
+    """F1 over all categories with each page enlarged ``scale`` × (bicubic, as a scan at a higher
+    resolution: 600 px wide → 840 px at 1.4), as rendered and as scanned, boxes scored in the
+    page's own pixels; and CPU seconds per page at each size."""
+    if n <= 0 or not scales:
+        return
+    detectors = [("ours", detect_panels), ("old", detect_panels_legacy)]
+    if baseline:
+        detectors.append(("base", baseline))
+    print(
+        f"\nresolution: {n} pages per category enlarged, F1 over all categories (clean / scanned)"
+    )
+    print(f"  {'scale':<6} " + " ".join(f"{name:>18} {'s/page':>6}" for name, _ in detectors))
+    for scale in scales:
+        cells = []
+        for _, detect in detectors:
+            counts: dict[str, list] = {"clean": [], "scanned": []}
+            elapsed, pages = 0.0, 0
+            for category in PAGE_CATEGORIES:
+                for i in range(n):
+                    comic = synth_manga_page(
+                        seed + i, category, direction="rtl" if i % 2 else "ltr"
+                    )
+                    for kind, shown in (
+                        ("clean", comic),
+                        ("scanned", scanned_page(comic, seed + i)),
+                    ):
+                        image = cv2.resize(
+                            shown.image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC
+                        )
+                        start = time.process_time()
+                        found = detect(image, direction=shown.direction)
+                        elapsed += time.process_time() - start
+                        pages += 1
+                        boxes = [[v / scale for v in p.box] for p in found]
+                        counts[kind].append(panel_counts(boxes, shown.panels))
+            f1 = [panel_scores(counts[k])["f1"] for k in ("clean", "scanned")]
+            cells.append(f"{f1[0]:8.3f} / {f1[1]:.3f} {elapsed / pages:6.3f}")
+        print(f"  {scale:<6g} " + " ".join(cells), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--strips", type=int, default=100)
@@ -191,11 +233,18 @@ def main() -> None:
         metavar="REV",
         help="also score detect_panels as regions/comics/panels.py was at this git revision",
     )
+    parser.add_argument(
+        "--scales",
+        default="",
+        help="comma-separated enlargements of the category pages to score too (e.g. 1.4,1.8)",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)  # comparable per-image times on a shared machine
 
     baseline = _baseline(args.baseline) if args.baseline else None
     _categories(args.per_category, args.seed, baseline)
+    scales = [float(v) for v in args.scales.split(",") if v.strip()]
+    _resolutions(args.per_category, args.seed, scales, baseline)
     if not args.strips and not args.pages:
         return
     strips = [synth_strip(args.seed + i) for i in range(args.strips)]

@@ -36,7 +36,7 @@ class ComicsConfig(FrozenConfig):
 
     Cut fields follow ``regions.comics.cuts.detect_cuts``; ``panel_*`` fields and ``direction``,
     ``min_panel_area``, ``remove_bubbles``, ``fallback``, ``gutter_fraction``, ``frame_lines``,
-    ``insets``, ``deskew``, ``scan_borders`` follow ``regions.comics.panels.detect_panels``.
+    ``insets``, ``deskew``, ``scan_borders`` (and ``panel_max_side`` as ``max_side``) follow ``regions.comics.panels.detect_panels``.
     """
 
     # linking the slices of an episode
@@ -66,6 +66,8 @@ class ComicsConfig(FrozenConfig):
     insets: bool = True  # closed frames inside a panel are panels of their own
     deskew: bool = True  # find the panels of a tilted scan on the page turned square
     scan_borders: bool = True  # crop bands of scanner background beyond the paper
+    # pages with a longer side are searched shrunk to it (None: at their own size)
+    panel_max_side: int | None = Field(default=1000, ge=64)
     # debug overlays of strips
     overlay_width: int = Field(default=480, ge=1)
     overlay_piece_height: int = Field(default=4096, ge=1)
@@ -95,6 +97,7 @@ class ComicsConfig(FrozenConfig):
             "insets": self.insets,
             "deskew": self.deskew,
             "scan_borders": self.scan_borders,
+            "max_side": self.panel_max_side,
         }
 
     def cuts_fingerprint(self) -> str:

@@ -5,7 +5,9 @@ split it (gutters, cuts, second stages, order) when a stage grows a second calle
 
 Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.comics.panels_legacy`):
 
-0. **Scanner border** (``scan_borders=True``): bands of dark scanner background beyond the
+0. **Resolution**: a page longer than ``max_side`` (1000 px) is searched on a copy shrunk to
+   it, its panels scaled back (results and time independent of the scan's resolution).
+   **Scanner border** (``scan_borders=True``): bands of dark scanner background beyond the
    paper are cropped (:func:`regions.comics.page_edges.scan_border`). **Deskew**
    (``deskew=True``): the page's tilt is measured from the gutter mask
    (:func:`regions.comics.skew.page_skew`); a scan ≥ 0.2° off square is turned square (the part
@@ -60,6 +62,7 @@ from regionflow.regions.comics.skew import page_skew, points_back, rotate_square
 Direction = Literal["ltr", "rtl"]
 _DIRECTIONS = ("ltr", "rtl")
 _FALLBACK_GAP = 4  # pixels between pieces the contour fallback separates (wider than ink)
+_DARK_GUTTER = 64  # a gutter whose channels all lie under this is dark (black pages)
 
 
 @dataclass(frozen=True)
@@ -134,12 +137,20 @@ def gutter_mask(
     # Walls: pixels with a sharp step to a neighbour. A floating flood alone climbs the slow
     # ramp an anti-aliased line a degree off the axis draws along itself (255 → 0 over ~60 px
     # at 1°), crosses the frame and floods the panel; across such a line the step is sharp.
-    mask[1:-1, 1:-1] = walls = _sharp_steps(smooth, 3 * float(tolerance))
+    walls = _sharp_steps(smooth, 3 * float(tolerance), (1,))
     ys, xs, depth = _seed_ring(walls)
     ring = smooth[ys, xs].astype(np.int32) // 16
     key = (ring[:, 0] << 8) | (ring[:, 1] << 4) | ring[:, 2]
     values, counts = np.unique(key, return_counts=True)
-    seeds = np.flatnonzero(key == values[counts.argmax()])
+    gutter_key = values[counts.argmax()]
+    seeds = np.flatnonzero(key == gutter_key)
+    if max(gutter_key >> 8, (gutter_key >> 4) & 15, gutter_key & 15) < _DARK_GUTTER // 16:
+        # A dark gutter: dark panels differ from it by a few tens of levels, and an edge that
+        # soft spreads over two pixels in steps under the threshold (scans, enlarged pages).
+        # Two pixels apart it shows; on light pages, whose frames are strong, the wider walls
+        # would only close narrow gutters beside blurred frames.
+        walls = _sharp_steps(smooth, 3 * float(tolerance), (1, 2))
+    mask[1:-1, 1:-1] = walls
     diff = (float(tolerance),) * 3
     flags = 4 | cv2.FLOODFILL_MASK_ONLY | (2 << 8)
     for i in seeds:
@@ -206,9 +217,12 @@ def _seed_ring(walls: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return ys, xs, 0
 
 
-def _sharp_steps(image: np.ndarray, threshold: float) -> np.ndarray:
-    """(H, W) uint8, 1 where a pixel differs from a 4-neighbour by more than ``threshold`` in
-    some channel of the (H, W, 3) uint8 ``image``."""
+def _sharp_steps(image: np.ndarray, threshold: float, spacings: tuple[int, ...]) -> np.ndarray:
+    """(H, W) uint8, 1 where a pixel differs by more than ``threshold`` in some channel of the
+    (H, W, 3) uint8 ``image`` from the pixel ``k`` rows or columns away, for each ``k`` in
+    ``spacings`` (both pixels and those between them are marked). Two pixels apart catches an edge
+    softened over two pixels — a scan's or an enlarged page's — whose single steps stay under
+    the threshold (dark panels on a black gutter)."""
     h, w = image.shape[:2]
     step = float(np.floor(threshold))  # integer differences: > t ⇔ > floor(t)
     flat = image.reshape(h, w * 3)
@@ -217,13 +231,16 @@ def _sharp_steps(image: np.ndarray, threshold: float) -> np.ndarray:
         d = diff.reshape(rows, cols, 3)  # OpenCV's saturating absdiff and max: 15× numpy's
         return cv2.max(cv2.max(d[..., 0], d[..., 1]), d[..., 2]) > step
 
-    dy = exceeds(cv2.absdiff(flat[1:], flat[:-1]), h - 1, w)
-    dx = exceeds(cv2.absdiff(flat[:, 3:], flat[:, :-3]), h, w - 1)
     wall = np.zeros((h, w), bool)
-    wall[1:] |= dy
-    wall[:-1] |= dy
-    wall[:, 1:] |= dx
-    wall[:, :-1] |= dx
+    for k in spacings:
+        if k < h:
+            dy = exceeds(cv2.absdiff(flat[k:], flat[:-k]), h - k, w)
+            for j in range(k + 1):
+                wall[j : h - k + j] |= dy
+        if k < w:
+            dx = exceeds(cv2.absdiff(flat[:, 3 * k :], flat[:, : -3 * k]), h, w - k)
+            for j in range(k + 1):
+                wall[:, j : w - k + j] |= dx
     return wall.view(np.uint8)
 
 
@@ -942,6 +959,7 @@ def detect_panels(
     insets: bool = True,
     deskew: bool = True,
     scan_borders: bool = True,
+    max_side: int | None = 1000,
 ) -> list[Panel]:
     """Find the panels of a comic page, in reading order.
 
@@ -965,6 +983,11 @@ def detect_panels(
         then the bounding boxes of the tilted rectangles, which ``polygon`` holds
     scan_borders : find the panels inside the scanner border, a band of scanner background
         along the page's edges (:func:`regions.comics.page_edges.scan_border`)
+    max_side : int >= 64 or None, a page whose longest side is longer is searched on a copy
+        shrunk to it (area-averaged; ``min_gutter`` and ``min_panel_area`` shrink with it) and
+        its panels scaled back: the result and the time no longer depend on the scan's
+        resolution (an edge softened over more pixels on a larger scan gave the gutter flood
+        other walls). None: every page at its own size
 
     Returns
     -------
@@ -976,11 +999,35 @@ def detect_panels(
         raise ValueError(f"min_gutter: expected an integer >= 1, got {min_gutter!r}")
     if not 0.5 < gutter_fraction <= 1:
         raise ValueError(f"gutter_fraction: expected a value in (0.5, 1], got {gutter_fraction!r}")
+    if max_side is not None and (int(max_side) != max_side or max_side < _MIN_SKEW_SIDE):
+        raise ValueError(
+            f"max_side: expected an integer >= {_MIN_SKEW_SIDE} or None, got {max_side!r}"
+        )
     h, w = page.shape[:2]
+    if min_panel_area is not None and (not np.isfinite(min_panel_area) or min_panel_area < 0):
+        raise ValueError(f"min_panel_area: expected a value >= 0 or None, got {min_panel_area!r}")
+    if max_side is not None and max(h, w) > max_side:
+        factor = max_side / max(h, w)
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        small = cv2.resize(page, size, interpolation=cv2.INTER_AREA)
+        found = detect_panels(
+            small,
+            direction=direction,
+            tolerance=tolerance,
+            min_gutter=max(1, round(min_gutter * factor)),
+            min_panel_area=None if min_panel_area is None else min_panel_area * factor * factor,
+            remove_bubbles=remove_bubbles,
+            fallback=fallback,
+            gutter_fraction=gutter_fraction,
+            frame_lines=frame_lines,
+            insets=insets,
+            deskew=deskew,
+            scan_borders=scan_borders,
+            max_side=None,
+        )
+        return [_enlarged(p, w / size[0], h / size[1], (h, w)) for p in found]
     if min_panel_area is None:
         min_panel_area = 0.005 * h * w
-    elif not np.isfinite(min_panel_area) or min_panel_area < 0:
-        raise ValueError(f"min_panel_area: expected a value >= 0 or None, got {min_panel_area!r}")
     options = {
         "direction": direction,
         "tolerance": tolerance,
@@ -1117,6 +1164,19 @@ def _page_tilt(page: np.ndarray, tolerance: float) -> float:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         page = cv2.resize(page, size, interpolation=cv2.INTER_AREA)
     return page_skew(gutter_mask(page, tolerance=tolerance))
+
+
+def _enlarged(panel: Panel, fx: float, fy: float, shape: tuple[int, int]) -> Panel:
+    """``panel`` found on a shrunk copy of the page, on the page of ``shape`` (see ``max_side``)."""
+    h, w = shape
+    x0, x1 = min(w, round(panel.x * fx)), min(w, round((panel.x + panel.w) * fx))
+    y0, y1 = min(h, round(panel.y * fy)), min(h, round((panel.y + panel.h) * fy))
+    polygon = panel.polygon
+    if polygon is not None:
+        polygon = tuple(
+            (min(w, max(0, round(x * fx))), min(h, max(0, round(y * fy)))) for x, y in polygon
+        )
+    return replace(panel, x=x0, y=y0, w=x1 - x0, h=y1 - y0, polygon=polygon)
 
 
 def _moved(panel: Panel, dx: int, dy: int) -> Panel:
