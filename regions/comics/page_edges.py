@@ -7,7 +7,8 @@ reached and the whole page comes out as one box.
 
 :func:`scan_border` finds, per side, a band of near-uniform lines (rows for top and bottom,
 columns for left and right, each over its central 80 %) followed, after a few mixed lines (the
-paper's edge, tilted or blurred), by a few near-uniform lines clearly lighter: the paper. The
+paper's edge, tilted or blurred), by a few near-uniform lines clearly lighter — or, a black
+page in a grey border, darker and black: the paper. The
 page's own margin is no such band (panels, not uniform paper, follow it). Where one
 side only has such a border, its colour must differ from the edge of the other sides (a black
 margin before a panel's flat light interior is the page's margin); where two or more have one,
@@ -23,6 +24,7 @@ _MAX_EDGE = 0.05  # of the line's length: the mixed lines between border and pap
 _UNIFORM = 0.95  # share of a line's pixels near its median colour
 _PAPER = 5  # uniform paper lines that must follow a border
 _SAMPLES = 128  # pixels looked at per line
+_BLACK_PAPER = 64  # a page this dark (black margins and gutters) may lie in a lighter border
 
 
 def _line_colours(lines: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
@@ -49,9 +51,17 @@ def _band(
     if width > max_width:
         return 0, 0, band_colour
     # The paper: lighter than the band (scanner backgrounds are darker than paper; a band as
-    # light as the paper is gutter to the flood anyway), uniform for _PAPER lines (a frame
-    # line after a margin is dark, and thin).
-    paper = uniform & (median.mean(axis=1) > band_colour.mean() + 3 * tolerance)
+    # light as the paper is gutter to the flood anyway) or, on a black page, black under a
+    # grey band; uniform for _PAPER lines (a frame line after a margin is dark, and thin).
+    level = median.mean(axis=1)
+    paper = uniform & (
+        (level > band_colour.mean() + 3 * tolerance)
+        | (
+            (level < _BLACK_PAPER)
+            & (level < band_colour.mean() - tolerance)
+            & (band_colour.mean() < 2 * _BLACK_PAPER)  # a grey band, not a white margin
+        )
+    )
     for i in range(width, min(n - _PAPER, width + max_edge)):
         # ... and of one colour: a line half border, half paper (the blurred step) is uniform
         # and lighter too, but a flood seeded there stops at the step to the paper.

@@ -8,7 +8,8 @@ Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.comics
 0. **Resolution**: a page longer than ``max_side`` (1000 px) is searched on a copy shrunk to
    it, its panels scaled back (results and time independent of the scan's resolution).
    **Scanner border** (``scan_borders=True``): bands of dark scanner background beyond the
-   paper are cropped (:func:`regions.comics.page_edges.scan_border`). **Deskew**
+   paper are cropped (:func:`regions.comics.page_edges.scan_border`), and so is a band along
+   one side that the gutter flood (step 1) reaches alone (a border before bleeding panels). **Deskew**
    (``deskew=True``): the page's tilt is measured from the gutter mask
    (:func:`regions.comics.skew.page_skew`); a scan ≥ 0.2° off square is turned square (the part
    inside the scan only: its edge wedges would join panels bleeding off the page), its panels
@@ -63,6 +64,8 @@ Direction = Literal["ltr", "rtl"]
 _DIRECTIONS = ("ltr", "rtl")
 _FALLBACK_GAP = 4  # pixels between pieces the contour fallback separates (wider than ink)
 _DARK_GUTTER = 64  # a gutter whose channels all lie under this is dark (black pages)
+_LONE_BAND = 0.08  # widest scanner border (share of the page) a lone flooded band may be
+_LONE_BAND_EDGE = 2  # pixels cropped past it: the blurred step from border to paper
 
 
 @dataclass(frozen=True)
@@ -982,7 +985,9 @@ def detect_panels(
         and, from ``_MIN_SKEW`` degrees, find the panels on the squared page; their boxes are
         then the bounding boxes of the tilted rectangles, which ``polygon`` holds
     scan_borders : find the panels inside the scanner border, a band of scanner background
-        along the page's edges (:func:`regions.comics.page_edges.scan_border`)
+        along the page's edges (:func:`regions.comics.page_edges.scan_border`), and inside a
+        band along one side that the gutter flood found alone (a border before panels
+        bleeding off the page, which no paper follows)
     max_side : int >= 64 or None, a page whose longest side is longer is searched on a copy
         shrunk to it (area-averaged; ``min_gutter`` and ``min_panel_area`` shrink with it) and
         its panels scaled back: the result and the time no longer depend on the scan's
@@ -1052,6 +1057,13 @@ def detect_panels(
             found = detect_panels(square, **options, deskew=False, scan_borders=False)
             return [_tilted_back(p, to_square, (h, w)) for p in found]
     gutter = gutter_mask(page, tolerance=tolerance)
+    if scan_borders:
+        band = _lone_band(gutter)
+        if band is not None:
+            top, bottom, left, right = band
+            paper = page[top : h - bottom, left : w - right]
+            found = detect_panels(paper, **options, deskew=deskew, scan_borders=False)
+            return [_moved(p, left, top) for p in found]
     gutter &= ~_edge_pockets(gutter)
     content = ~gutter
     bubble = np.zeros_like(gutter)
@@ -1177,6 +1189,41 @@ def _enlarged(panel: Panel, fx: float, fy: float, shape: tuple[int, int]) -> Pan
             (min(w, max(0, round(x * fx))), min(h, max(0, round(y * fy)))) for x, y in polygon
         )
     return replace(panel, x=x0, y=y0, w=x1 - x0, h=y1 - y0, polygon=polygon)
+
+
+def _lone_band(gutter: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(top, bottom, left, right)`` to crop when the flooded "gutter" is mostly a band along
+    one side of the page, else None. A scanner border on one side of a page whose other sides
+    are panels bleeding off it is the commonest colour round the edge, so the flood starts
+    there and finds little else: the band is no gutter but a border ``scan_border`` could not
+    tell from a margin (no paper follows it). Cropped, the flood starts from the paper."""
+    h, w = gutter.shape
+    total = int(np.count_nonzero(gutter))
+    if total == 0:
+        return None
+    # Per side: lines from the edge inwards, each at least 80 % flooded; the band is their run.
+    sides = (
+        gutter.mean(axis=1)[: int(_LONE_BAND * h)],  # top: rows
+        gutter.mean(axis=1)[::-1][: int(_LONE_BAND * h)],  # bottom
+        gutter.mean(axis=0)[: int(_LONE_BAND * w)],  # left: columns
+        gutter.mean(axis=0)[::-1][: int(_LONE_BAND * w)],  # right
+    )
+    for i, covered in enumerate(sides):
+        full = covered >= 0.8
+        width = full.size if full.all() else int(np.argmin(full))
+        if width == 0:
+            continue
+        inside = (
+            gutter[:width],
+            gutter[h - width :],
+            gutter[:, :width],
+            gutter[:, w - width :],
+        )[i]
+        if np.count_nonzero(inside) >= 0.9 * total:
+            crop = [0, 0, 0, 0]
+            crop[i] = width + _LONE_BAND_EDGE
+            return tuple(crop)
+    return None
 
 
 def _moved(panel: Panel, dx: int, dy: int) -> Panel:

@@ -74,3 +74,36 @@ def test_the_gutter_flood_seeds_inside_a_walled_page_edge(scan):
     blurred = cv2.GaussianBlur(_framed(scan.image, (20, 20, 20, 20)), (0, 0), 0.7)
     page = blurred[19:-19, 19:-19]
     assert gutter_mask(page).mean() == pytest.approx(gutter_mask(scan.image).mean(), abs=0.02)
+
+
+def test_a_border_on_one_side_of_a_bleeding_page_is_cropped():
+    # A dark border down the left edge only, the other three sides panels bleeding off the
+    # page: no paper follows the band, so scan_border keeps it (it could be a black margin),
+    # the flood starts on it as the edge's commonest colour and reaches nothing else. The band
+    # flooded alone is the border: cropped, the panels are found (1 of 11 without the crop).
+    comic = synth_manga_page(2, "bleed", direction="ltr")
+    scan = scanned_page(comic, 2)
+    assert scan_border(scan.image) == (0, 0, 0, 0)
+    found = detect_panels(scan.image, direction=scan.direction)
+    assert evaluate_panels([[p.box for p in found]], [scan.panels])["f1"] == 1.0
+    plain = detect_panels(scan.image, direction=scan.direction, scan_borders=False)
+    assert evaluate_panels([[p.box for p in plain]], [scan.panels])["f1"] < 0.5
+
+
+def test_a_black_page_in_a_grey_border():
+    # Scanner backgrounds are darker than paper, except round a black page: a grey border
+    # (45) before a black margin is cropped too (the page was one box: the flood took the
+    # grey band for the gutter).
+    comic = synth_manga_page(9, "dark", direction="rtl")
+    scan = scanned_page(comic, 9)
+    top, bottom, left, right = scan_border(scan.image)
+    assert top and bottom and right and not left
+    found = detect_panels(scan.image, direction=scan.direction)
+    assert evaluate_panels([[p.box for p in found]], [scan.panels])["f1"] == 1.0
+
+
+def test_a_white_margin_before_a_thick_black_frame_is_no_border():
+    page = np.full((400, 300, 3), 255, np.uint8)
+    page[18:382, 18:282] = 0  # a frame 8 px thick, then a grey panel
+    page[26:374, 26:274] = 120
+    assert scan_border(page) == (0, 0, 0, 0)
