@@ -1213,11 +1213,12 @@ def _lone_band(gutter: np.ndarray) -> tuple[int, int, int, int] | None:
         width = full.size if full.all() else int(np.argmin(full))
         if width == 0:
             continue
+        reach = width + max(4, width // 2)  # with the blurred step from band to paper
         inside = (
-            gutter[:width],
-            gutter[h - width :],
-            gutter[:, :width],
-            gutter[:, w - width :],
+            gutter[:reach],
+            gutter[h - reach :],
+            gutter[:, :reach],
+            gutter[:, w - reach :],
         )[i]
         if np.count_nonzero(inside) >= 0.9 * total:
             crop = [0, 0, 0, 0]

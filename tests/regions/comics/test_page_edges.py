@@ -1,5 +1,6 @@
 """Scanner borders around a scanned page: found, cropped, and no border where there is none."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -76,18 +77,22 @@ def test_the_gutter_flood_seeds_inside_a_walled_page_edge(scan):
     assert gutter_mask(page).mean() == pytest.approx(gutter_mask(scan.image).mean(), abs=0.02)
 
 
-def test_a_border_on_one_side_of_a_bleeding_page_is_cropped():
+@pytest.mark.parametrize("scale, direction", [(1, "ltr"), (2, "rtl")])
+def test_a_border_on_one_side_of_a_bleeding_page_is_cropped(scale, direction):
     # A dark border down the left edge only, the other three sides panels bleeding off the
     # page: no paper follows the band, so scan_border keeps it (it could be a black margin),
     # the flood starts on it as the edge's commonest colour and reaches nothing else. The band
     # flooded alone is the border: cropped, the panels are found (1 of 11 without the crop).
-    comic = synth_manga_page(2, "bleed", direction="ltr")
+    # Enlarged 2× (searched at 1000 px), the band's blurred edge holds a tenth of the flood.
+    comic = synth_manga_page(2, "bleed", direction=direction)
     scan = scanned_page(comic, 2)
-    assert scan_border(scan.image) == (0, 0, 0, 0)
-    found = detect_panels(scan.image, direction=scan.direction)
-    assert evaluate_panels([[p.box for p in found]], [scan.panels])["f1"] == 1.0
-    plain = detect_panels(scan.image, direction=scan.direction, scan_borders=False)
-    assert evaluate_panels([[p.box for p in plain]], [scan.panels])["f1"] < 0.5
+    image = cv2.resize(scan.image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    truth = [[v * scale for v in box] for box in scan.panels]
+    assert scan_border(image) == (0, 0, 0, 0)
+    found = detect_panels(image, direction=scan.direction)
+    assert evaluate_panels([[p.box for p in found]], [truth])["f1"] == 1.0
+    plain = detect_panels(image, direction=scan.direction, scan_borders=False)
+    assert evaluate_panels([[p.box for p in plain]], [truth])["f1"] < 0.5
 
 
 def test_a_black_page_in_a_grey_border():
