@@ -1202,12 +1202,9 @@ def _lone_band(gutter: np.ndarray) -> tuple[int, int, int, int] | None:
     if total == 0:
         return None
     # Per side: lines from the edge inwards, each at least 80 % flooded; the band is their run.
-    sides = (
-        gutter.mean(axis=1)[: int(_LONE_BAND * h)],  # top: rows
-        gutter.mean(axis=1)[::-1][: int(_LONE_BAND * h)],  # bottom
-        gutter.mean(axis=0)[: int(_LONE_BAND * w)],  # left: columns
-        gutter.mean(axis=0)[::-1][: int(_LONE_BAND * w)],  # right
-    )
+    rows, cols = gutter.mean(axis=1), gutter.mean(axis=0)
+    deep_h, deep_w = int(_LONE_BAND * h), int(_LONE_BAND * w)
+    sides = (rows[:deep_h], rows[::-1][:deep_h], cols[:deep_w], cols[::-1][:deep_w])
     for i, covered in enumerate(sides):
         full = covered >= 0.8
         width = full.size if full.all() else int(np.argmin(full))
