@@ -36,7 +36,7 @@ class ComicsConfig(FrozenConfig):
 
     Cut fields follow ``regions.comics.cuts.detect_cuts``; ``panel_*`` fields and ``direction``,
     ``min_panel_area``, ``remove_bubbles``, ``fallback``, ``gutter_fraction``, ``frame_lines``,
-    ``insets``, ``deskew``, ``scan_borders`` (and ``panel_max_side`` as ``max_side``) follow ``regions.comics.panels.detect_panels``.
+    ``insets``, ``deskew``, ``scan_borders`` follow ``regions.comics.panels.detect_panels``.
     """
 
     # linking the slices of an episode

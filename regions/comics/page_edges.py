@@ -7,12 +7,12 @@ reached and the whole page comes out as one box.
 
 :func:`scan_border` finds, per side, a band of near-uniform lines (rows for top and bottom,
 columns for left and right, each over its central 80 %) followed, after a few mixed lines (the
-paper's edge, tilted or blurred), by a few near-uniform lines clearly lighter — or, a black
-page in a grey border, darker and black: the paper. The
-page's own margin is no such band (panels, not uniform paper, follow it). Where one
-side only has such a border, its colour must differ from the edge of the other sides (a black
-margin before a panel's flat light interior is the page's margin); where two or more have one,
-a band of the same colour on another side is the border too (a panel bleeds into it there).
+paper's edge, tilted or blurred), by a few near-uniform lines clearly lighter — or, round a
+black page, black lines after a grey band: the paper. The page's own margin is no such band
+(panels, not uniform paper, follow it). Where one side only has such a border, its colour must
+differ from the edge of the other sides (a black margin before a panel's flat light interior is
+the page's margin); where two or more have one, a band of the same colour on another side is the
+border too (a panel bleeds into it there).
 """
 
 from __future__ import annotations
