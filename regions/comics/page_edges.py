@@ -12,7 +12,9 @@ black page, black lines after a grey band: the paper. The page's own margin is n
 (panels, not uniform paper, follow it). Where one side only has such a border, its colour must
 differ from the edge of the other sides (a black margin before a panel's flat light interior is
 the page's margin); where two or more have one, a band of the same colour on another side is the
-border too (a panel bleeds into it there).
+border too (a panel bleeds into it there). :func:`flooded_band` finds the one case the lines
+alone cannot tell — a border on one side before panels bleeding off the page — from the gutter
+flood, which reaches that band and little else.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ _UNIFORM = 0.95  # share of a line's pixels near its median colour
 _PAPER = 5  # uniform paper lines that must follow a border
 _SAMPLES = 128  # pixels looked at per line
 _BLACK_PAPER = 64  # a page this dark (black margins and gutters) may lie in a lighter border
+_LONE_BAND = 0.08  # widest scanner border (share of the page) a lone flooded band may be
+_LONE_BAND_EDGE = 2  # pixels cropped past it: the blurred step from border to paper
 
 
 def _line_colours(lines: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
@@ -124,3 +128,37 @@ def scan_border(page: np.ndarray, *, tolerance: float = 24.0) -> tuple[int, int,
     if top + bottom >= h // 2 or left + right >= w // 2:
         return 0, 0, 0, 0
     return top, bottom, left, right
+
+
+def flooded_band(gutter: np.ndarray) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` to crop when the flooded "gutter" (the (H, W) bool mask of
+    ``regions.comics.panels.gutter_mask``) is mostly a band along one side of the page, else all
+    0. A scanner border on one side of a page whose other sides are panels bleeding off it is
+    the commonest colour round the edge, so the flood starts there and finds little else; no
+    paper follows the band, so ``scan_border`` could not tell it from a margin, but the flood
+    can. Cropped, the flood starts from the paper."""
+    h, w = gutter.shape
+    total = int(np.count_nonzero(gutter))
+    if total == 0:
+        return 0, 0, 0, 0
+    # Per side: lines from the edge inwards, each at least 80 % flooded; the band is their run.
+    rows, cols = gutter.mean(axis=1), gutter.mean(axis=0)
+    deep_h, deep_w = int(_LONE_BAND * h), int(_LONE_BAND * w)
+    sides = (rows[:deep_h], rows[::-1][:deep_h], cols[:deep_w], cols[::-1][:deep_w])
+    for i, covered in enumerate(sides):
+        full = covered >= 0.8
+        width = full.size if full.all() else int(np.argmin(full))
+        if width == 0:
+            continue
+        reach = width + max(4, width // 2)  # with the blurred step from band to paper
+        inside = (
+            gutter[:reach],
+            gutter[h - reach :],
+            gutter[:, :reach],
+            gutter[:, w - reach :],
+        )[i]
+        if np.count_nonzero(inside) >= 0.9 * total:
+            crop = [0, 0, 0, 0]
+            crop[i] = width + _LONE_BAND_EDGE
+            return tuple(crop)
+    return 0, 0, 0, 0

@@ -9,7 +9,8 @@ Pipeline of :func:`detect_panels` (the old rule lives on in :mod:`regions.comics
    it, its panels scaled back (results and time independent of the scan's resolution).
    **Scanner border** (``scan_borders=True``): bands of dark scanner background beyond the
    paper are cropped (:func:`regions.comics.page_edges.scan_border`), and so is a band along
-   one side that the gutter flood (step 1) reaches alone (a border before bleeding panels). **Deskew**
+   one side that the gutter flood (step 1) reaches alone (a border before bleeding panels:
+   :func:`regions.comics.page_edges.flooded_band`). **Deskew**
    (``deskew=True``): the page's tilt is measured from the gutter mask
    (:func:`regions.comics.skew.page_skew`); a scan ≥ 0.2° off square is turned square (the part
    inside the scan only: its edge wedges would join panels bleeding off the page), its panels
@@ -57,15 +58,13 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from regionflow.regions.comics.page_edges import scan_border
+from regionflow.regions.comics.page_edges import flooded_band, scan_border
 from regionflow.regions.comics.skew import page_skew, points_back, rotate_square, skew_back
 
 Direction = Literal["ltr", "rtl"]
 _DIRECTIONS = ("ltr", "rtl")
 _FALLBACK_GAP = 4  # pixels between pieces the contour fallback separates (wider than ink)
 _DARK_GUTTER = 64  # a gutter whose channels all lie under this is dark (black pages)
-_LONE_BAND = 0.08  # widest scanner border (share of the page) a lone flooded band may be
-_LONE_BAND_EDGE = 2  # pixels cropped past it: the blurred step from border to paper
 
 
 @dataclass(frozen=True)
@@ -1011,28 +1010,6 @@ def detect_panels(
     h, w = page.shape[:2]
     if min_panel_area is not None and (not np.isfinite(min_panel_area) or min_panel_area < 0):
         raise ValueError(f"min_panel_area: expected a value >= 0 or None, got {min_panel_area!r}")
-    if max_side is not None and max(h, w) > max_side:
-        factor = max_side / max(h, w)
-        size = (max(1, round(w * factor)), max(1, round(h * factor)))
-        small = cv2.resize(page, size, interpolation=cv2.INTER_AREA)
-        found = detect_panels(
-            small,
-            direction=direction,
-            tolerance=tolerance,
-            min_gutter=max(1, round(min_gutter * factor)),
-            min_panel_area=None if min_panel_area is None else min_panel_area * factor * factor,
-            remove_bubbles=remove_bubbles,
-            fallback=fallback,
-            gutter_fraction=gutter_fraction,
-            frame_lines=frame_lines,
-            insets=insets,
-            deskew=deskew,
-            scan_borders=scan_borders,
-            max_side=None,
-        )
-        return [_enlarged(p, w / size[0], h / size[1], (h, w)) for p in found]
-    if min_panel_area is None:
-        min_panel_area = 0.005 * h * w
     options = {
         "direction": direction,
         "tolerance": tolerance,
@@ -1044,12 +1021,25 @@ def detect_panels(
         "frame_lines": frame_lines,
         "insets": insets,
     }
+    if max_side is not None and max(h, w) > max_side:
+        factor = max_side / max(h, w)
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        small = cv2.resize(page, size, interpolation=cv2.INTER_AREA)
+        shrunk = {
+            **options,
+            "min_gutter": max(1, round(min_gutter * factor)),
+            "min_panel_area": None if min_panel_area is None else min_panel_area * factor**2,
+        }
+        found = detect_panels(
+            small, **shrunk, deskew=deskew, scan_borders=scan_borders, max_side=None
+        )
+        return [_enlarged(p, w / size[0], h / size[1], (h, w)) for p in found]
+    if min_panel_area is None:
+        min_panel_area = options["min_panel_area"] = 0.005 * h * w
     if scan_borders:
-        top, bottom, left, right = scan_border(page)
-        if top or bottom or left or right:
-            paper = page[top : h - bottom, left : w - right]
-            found = detect_panels(paper, **options, deskew=deskew, scan_borders=False)
-            return [_moved(p, left, top) for p in found]
+        border = scan_border(page)
+        if any(border):
+            return _inside(page, border, options, deskew)
     if deskew and min(h, w) >= _MIN_SKEW_SIDE:
         angle = _page_tilt(page, tolerance)
         if abs(angle) >= _MIN_SKEW:
@@ -1058,12 +1048,9 @@ def detect_panels(
             return [_tilted_back(p, to_square, (h, w)) for p in found]
     gutter = gutter_mask(page, tolerance=tolerance)
     if scan_borders:
-        band = _lone_band(gutter)
-        if band is not None:
-            top, bottom, left, right = band
-            paper = page[top : h - bottom, left : w - right]
-            found = detect_panels(paper, **options, deskew=deskew, scan_borders=False)
-            return [_moved(p, left, top) for p in found]
+        band = flooded_band(gutter)
+        if any(band):
+            return _inside(page, band, options, deskew)
     gutter &= ~_edge_pockets(gutter)
     content = ~gutter
     bubble = np.zeros_like(gutter)
@@ -1191,37 +1178,14 @@ def _enlarged(panel: Panel, fx: float, fy: float, shape: tuple[int, int]) -> Pan
     return replace(panel, x=x0, y=y0, w=x1 - x0, h=y1 - y0, polygon=polygon)
 
 
-def _lone_band(gutter: np.ndarray) -> tuple[int, int, int, int] | None:
-    """``(top, bottom, left, right)`` to crop when the flooded "gutter" is mostly a band along
-    one side of the page, else None. A scanner border on one side of a page whose other sides
-    are panels bleeding off it is the commonest colour round the edge, so the flood starts
-    there and finds little else: the band is no gutter but a border ``scan_border`` could not
-    tell from a margin (no paper follows it). Cropped, the flood starts from the paper."""
-    h, w = gutter.shape
-    total = int(np.count_nonzero(gutter))
-    if total == 0:
-        return None
-    # Per side: lines from the edge inwards, each at least 80 % flooded; the band is their run.
-    rows, cols = gutter.mean(axis=1), gutter.mean(axis=0)
-    deep_h, deep_w = int(_LONE_BAND * h), int(_LONE_BAND * w)
-    sides = (rows[:deep_h], rows[::-1][:deep_h], cols[:deep_w], cols[::-1][:deep_w])
-    for i, covered in enumerate(sides):
-        full = covered >= 0.8
-        width = full.size if full.all() else int(np.argmin(full))
-        if width == 0:
-            continue
-        reach = width + max(4, width // 2)  # with the blurred step from band to paper
-        inside = (
-            gutter[:reach],
-            gutter[h - reach :],
-            gutter[:, :reach],
-            gutter[:, w - reach :],
-        )[i]
-        if np.count_nonzero(inside) >= 0.9 * total:
-            crop = [0, 0, 0, 0]
-            crop[i] = width + _LONE_BAND_EDGE
-            return tuple(crop)
-    return None
+def _inside(page: np.ndarray, border: tuple[int, int, int, int], options: dict, deskew: bool):
+    """The panels of ``page`` without its scanner ``border`` ``(top, bottom, left, right)``, in
+    page pixels."""
+    h, w = page.shape[:2]
+    top, bottom, left, right = border
+    paper = page[top : h - bottom, left : w - right]
+    found = detect_panels(paper, **options, deskew=deskew, scan_borders=False)
+    return [_moved(p, left, top) for p in found]
 
 
 def _moved(panel: Panel, dx: int, dy: int) -> Panel:
